@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto'
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
+import { isUuid, RowfenceError } from '@rowfence/core'
+
+/** The one algorithm tokens are signed and verified with; verification refuses every other. */
+export const TOKEN_ALGORITHM = 'HS256'
+export const TOKEN_ISSUER = 'rowfence'
+export const TOKEN_AUDIENCE = 'rowfence-api'
+const MIN_SECRET_BYTES = 32
+
+export interface TokenClaims {
+  readonly tenantId: string
+  /** Who the token was issued to (a user id, or a label such as `cli` for local tokens). */
+  readonly subject: string
+  readonly userId?: string | undefined
+}
+
+export interface SignTokenOptions extends TokenClaims {
+  readonly secret: string
+  /** A jose time span such as `1h` or `7d`. */
+  readonly expiresIn?: string | undefined
+}
+
+export function secretKey(secret: string): Uint8Array {
+  const key = new TextEncoder().encode(secret)
+  if (key.byteLength < MIN_SECRET_BYTES) {
+    throw new RowfenceError('ROWFENCE_CONFIG_INVALID', {
+      message: `The JWT secret must be at least ${MIN_SECRET_BYTES} bytes long`,
+    })
+  }
+  return key
+}
+
+export async function signToken(options: SignTokenOptions): Promise<string> {
+  if (!isUuid(options.tenantId)) throw new RowfenceError('ROWFENCE_INVALID_TENANT')
+  if (options.userId !== undefined && !isUuid(options.userId)) throw new RowfenceError('ROWFENCE_INVALID_USER')
+  return new SignJWT({ tenant_id: options.tenantId.toLowerCase(), ...(options.userId ? { user_id: options.userId } : {}) })
+    .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT' })
+    .setSubject(options.subject)
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime(options.expiresIn ?? '1h')
+    .sign(secretKey(options.secret))
+}
+
+const unauthenticated = (message: string, cause?: unknown): RowfenceError =>
+  new RowfenceError('ROWFENCE_UNAUTHENTICATED', { message, cause })
+
+/** Verifies signature, algorithm, issuer, audience and expiry; any failure is ROWFENCE_UNAUTHENTICATED. */
+export async function verifyToken(token: string, key: Uint8Array): Promise<TokenClaims> {
+  let payload
+  try {
+    ;({ payload } = await jwtVerify(token, key, {
+      algorithms: [TOKEN_ALGORITHM],
+      issuer: TOKEN_ISSUER,
+      audience: TOKEN_AUDIENCE,
+      requiredClaims: ['exp', 'sub'],
+    }))
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired', error)
+    throw unauthenticated('The token is not valid', error)
+  }
+  const tenantId = payload['tenant_id']
+  const userId = payload['user_id']
+  if (!isUuid(tenantId)) throw unauthenticated('The token carries no valid tenant id')
+  if (userId !== undefined && !isUuid(userId)) throw unauthenticated('The token carries an invalid user id')
+  return { tenantId: tenantId.toLowerCase(), subject: payload.sub ?? '', userId }
+}

@@ -1,0 +1,18 @@
+export { APP_VERSION, buildApp, type DemoAppOptions } from './app.ts'
+export {
+  secretKey,
+  signToken,
+  TOKEN_ALGORITHM,
+  TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+  verifyToken,
+  type SignTokenOptions,
+  type TokenClaims,
+} from './auth/token.ts'
+export { itemsDemo, seedDemo, type DemoItem, type DemoTenant } from './seed.ts'
+export { ITEMS_DEFAULT_LIMIT, ITEMS_MAX_LIMIT } from './routes/items.ts'
+export { toHttpError } from './plugins/error-handler.ts'
+
+import { fileURLToPath } from 'node:url'
+/** The demo app's SQL migrations. */
+export const demoMigrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url))

@@ -1,0 +1,48 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { isUuid, RowfenceError, type TenantContext } from '@rowfence/core'
+import { verifyToken } from '../auth/token.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authenticate hook on every tenant route; absent means the hook did not run. */
+    tenant?: TenantContext
+  }
+}
+
+export interface AuthenticateOptions {
+  readonly key: Uint8Array
+  /** Insecure demo mode: accept `X-Tenant-Id` without a token. Never enable in production. */
+  readonly trustTenantHeader: boolean
+}
+
+const bearer = /^Bearer ([A-Za-z0-9._~+/=-]+)$/
+
+/** onRequest hook: a verified token (or, in demo mode, the X-Tenant-Id header) yields the tenant context. */
+export function createAuthenticate(options: AuthenticateOptions) {
+  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const authorization = request.headers.authorization
+    if (authorization !== undefined) {
+      const match = bearer.exec(authorization)
+      if (!match?.[1]) throw new RowfenceError('ROWFENCE_UNAUTHENTICATED', { message: 'Expected "Authorization: Bearer <token>"' })
+      const claims = await verifyToken(match[1], options.key)
+      request.tenant = { tenantId: claims.tenantId, userId: claims.userId }
+      return
+    }
+    const header = request.headers['x-tenant-id']
+    if (options.trustTenantHeader && header !== undefined) {
+      const value = Array.isArray(header) ? undefined : header.trim()
+      if (!isUuid(value)) {
+        throw new RowfenceError('ROWFENCE_INVALID_TENANT', { message: 'The X-Tenant-Id header must be one UUID' })
+      }
+      request.tenant = { tenantId: value.toLowerCase() }
+      return
+    }
+    throw new RowfenceError('ROWFENCE_UNAUTHENTICATED')
+  }
+}
+
+/** The context of an authenticated request; a route reached without the hook fails closed. */
+export function tenantOf(request: FastifyRequest): TenantContext {
+  if (!request.tenant) throw new RowfenceError('ROWFENCE_NO_TENANT_CONTEXT')
+  return request.tenant
+}

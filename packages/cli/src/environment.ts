@@ -1,0 +1,27 @@
+import { CliError } from './cli-error.ts'
+import { startEmbedded, type DatabaseEnvironment } from './embedded.ts'
+import { loadLocalConfig, rowfenceHome } from './home.ts'
+
+/**
+ * DATABASE_URL (owner role) + APP_DATABASE_URL (app role) select an external server; without them the
+ * embedded PostgreSQL under .rowfence/ is started.
+ */
+export async function openDatabaseEnvironment(
+  log: (line: string) => void,
+  options: { needApp: boolean } = { needApp: true },
+): Promise<DatabaseEnvironment> {
+  const ownerUrl = process.env['DATABASE_URL']
+  const appUrl = process.env['APP_DATABASE_URL']
+  if (ownerUrl) {
+    if (!appUrl && options.needApp) {
+      throw new CliError(
+        'ROWFENCE_CONFIG_INVALID',
+        'APP_DATABASE_URL is required when DATABASE_URL is set: the app never connects as the owner role',
+        { exitCode: 2 },
+      )
+    }
+    return { ownerUrl, appUrl: appUrl ?? '', embedded: false, close: async () => undefined }
+  }
+  const home = rowfenceHome()
+  return startEmbedded(home, await loadLocalConfig(home), log)
+}

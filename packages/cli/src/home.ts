@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { CliError } from './cli-error.ts'
+
+/** Local state of a checkout: embedded PostgreSQL data and generated dev secrets. Git-ignored. */
+export function rowfenceHome(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env['ROWFENCE_HOME'] ?? '.rowfence')
+}
+
+export interface LocalConfig {
+  readonly version: 1
+  readonly jwtSecret: string
+  readonly postgres: {
+    readonly port: number
+    readonly superuserPassword: string
+    readonly ownerPassword: string
+    readonly appPassword: string
+  }
+}
+
+const secret = (bytes = 32): string => randomBytes(bytes).toString('base64url')
+export const DEFAULT_EMBEDDED_PORT = 54329
+
+/** Reads `<home>/config.json`, creating it (mode 0600, fresh random secrets) on first use. */
+export async function loadLocalConfig(home: string): Promise<LocalConfig> {
+  const file = join(home, 'config.json')
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as LocalConfig
+    if (parsed.version !== 1 || typeof parsed.jwtSecret !== 'string' || typeof parsed.postgres?.port !== 'number') {
+      throw new Error('unexpected shape')
+    }
+    return parsed
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new CliError('ROWFENCE_CONFIG_INVALID', `${file} is not a valid rowfence config; run \`npm run clean\``, {
+        cause: error,
+      })
+    }
+  }
+  const config: LocalConfig = {
+    version: 1,
+    jwtSecret: secret(48),
+    postgres: {
+      port: DEFAULT_EMBEDDED_PORT,
+      superuserPassword: secret(),
+      ownerPassword: secret(),
+      appPassword: secret(),
+    },
+  }
+  await mkdir(home, { recursive: true, mode: 0o755 })
+  await writeFile(file, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
+  return config
+}
+
+/** The JWT secret: ROWFENCE_JWT_SECRET when set (production), else the generated dev secret. */
+export async function jwtSecret(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return env['ROWFENCE_JWT_SECRET'] ?? (await loadLocalConfig(rowfenceHome(env))).jwtSecret
+}

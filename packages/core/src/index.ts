@@ -1,0 +1,38 @@
+export {
+  errorCatalogue,
+  fromDatabaseError,
+  isRowfenceError,
+  RowfenceError,
+  type RowfenceErrorCode,
+  type RowfenceErrorOptions,
+} from './errors.ts'
+export { qualifiedName, quoteIdentifier } from './sql/identifier.ts'
+export {
+  isUuid,
+  normalizeContext,
+  TENANT_SETTING,
+  USER_SETTING,
+  type TenantContext,
+} from './context/tenant-context.ts'
+export {
+  currentTransaction,
+  queryAsTenant,
+  TenantTransaction,
+  withTenant,
+  type IsolationLevel,
+  type TenantQueryable,
+  type TenantQueryConfig,
+  type WithTenantOptions,
+} from './context/with-tenant.ts'
+export { createTenantDatabase, type TenantDatabase } from './context/tenant-database.ts'
+export { PipelinedBatch, type BatchStatement } from './context/pipelined-batch.ts'
+export { checksumOf, loadMigrations, migrationFrom, type Migration } from './migrate/migrations.ts'
+export {
+  migrate,
+  MIGRATION_LOCK_KEY,
+  migrationStatus,
+  type MigrateOptions,
+  type MigrateResult,
+  type MigrationState,
+} from './migrate/migrate.ts'
+export { provisionDatabase, type DatabaseSetup } from './roles.ts'
