@@ -1,0 +1,263 @@
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  createTenantDatabase,
+  queryAsTenant,
+  RowfenceError,
+  withTenant,
+  type TenantContext,
+} from '@rowfence/core'
+import { itemsDemo } from '@rowfence/demo'
+import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
+
+const [pawnee, dunder] = itemsDemo.tenants as [{ id: string; name: string }, { id: string; name: string }]
+const A: TenantContext = { tenantId: pawnee.id }
+const USER = '0b7f2b7e-5f0c-4c4e-9a53-6f1c0b9d2a11'
+
+let db: TestDatabase
+beforeAll(async () => {
+  db = await createTestDatabase()
+})
+afterAll(async () => db.drop())
+
+/**
+ * Counts what crosses the wire on the single connection of a max:1 pool: ReadyForQuery messages (one per
+ * round trip) and flushes (writes outside a cork, plus each uncork that sends the corked messages at once).
+ */
+async function instrument(pool: pg.Pool): Promise<{ readyForQuery: number; writes: number; reset(): void }> {
+  const client = await pool.connect()
+  const counters = {
+    readyForQuery: 0,
+    writes: 0,
+    reset() {
+      counters.readyForQuery = 0
+      counters.writes = 0
+    },
+  }
+  type Stream = { write: (...args: unknown[]) => boolean; cork: () => void; uncork: () => void }
+  const connection = (client as unknown as { connection: { on(e: string, f: () => void): void; stream: Stream } }).connection
+  connection.on('readyForQuery', () => counters.readyForQuery++)
+  const stream = connection.stream
+  const { write, cork, uncork } = { write: stream.write.bind(stream), cork: stream.cork.bind(stream), uncork: stream.uncork.bind(stream) }
+  let corked = 0
+  stream.cork = () => {
+    corked++
+    cork()
+  }
+  stream.uncork = () => {
+    corked--
+    if (corked === 0) counters.writes++
+    uncork()
+  }
+  stream.write = (...args: unknown[]) => {
+    if (corked === 0) counters.writes++
+    return write(...args)
+  }
+  client.release()
+  return counters
+}
+
+describe('context validation happens before anything is sent', () => {
+  const badTenants: unknown[] = ['', 'abc', "' OR 1=1 --", '7a245486-3fc8-47ec-b303-04fefe7a58ff; DROP TABLE items', null, undefined, 42, {}]
+  it.each(badTenants.map((value) => [JSON.stringify(value) ?? 'undefined', value]))(
+    'tenant id %s -> ROWFENCE_INVALID_TENANT, no connection checked out',
+    async (_label, tenantId) => {
+      const pool = new pg.Pool({ connectionString: db.appUrl, max: 1 })
+      try {
+        const context = { tenantId } as TenantContext
+        await expect(withTenant(pool, context, async () => 1)).rejects.toMatchObject({ code: 'ROWFENCE_INVALID_TENANT' })
+        await expect(queryAsTenant(pool, context, 'SELECT 1')).rejects.toMatchObject({ code: 'ROWFENCE_INVALID_TENANT' })
+        expect(pool.totalCount).toBe(0)
+      } finally {
+        await pool.end()
+      }
+    },
+  )
+
+  it('rejects a user id that is not a UUID with ROWFENCE_INVALID_USER', async () => {
+    const pool = db.pool('app')
+    await expect(withTenant(pool, { tenantId: pawnee.id, userId: 'bob' }, async () => 1)).rejects.toMatchObject({
+      code: 'ROWFENCE_INVALID_USER',
+    })
+  })
+})
+
+describe('withTenant', () => {
+  it('runs the callback as the tenant and user, transaction-locally', async () => {
+    const pool = db.pool('app')
+    const row = await withTenant(pool, { tenantId: pawnee.id, userId: USER }, async (tx) => {
+      const { rows } = await tx.query<{ tenant: string; usr: string; started: Date; n: number }>(
+        `SELECT rowfence.current_tenant_id()::text AS tenant, rowfence.current_user_id()::text AS usr,
+                transaction_timestamp() AS started, (SELECT count(*)::int FROM items) AS n`,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      const second = await tx.query<{ started: Date; tenant: string }>(
+        'SELECT transaction_timestamp() AS started, rowfence.current_tenant_id()::text AS tenant',
+      )
+      const { started, ...first } = rows[0]!
+      return { ...first, sameTransaction: second.rows[0]?.started.getTime() === started.getTime(), secondTenant: second.rows[0]?.tenant }
+    })
+    expect(row).toEqual({ tenant: pawnee.id, usr: USER, n: 5, sameTransaction: true, secondTenant: pawnee.id })
+  })
+
+  it('sends BEGIN + context + first query in one write and one round trip, then COMMIT', async () => {
+    const pool = db.pool('app', { max: 1 })
+    const wire = await instrument(pool)
+    wire.reset()
+    await withTenant(pool, A, async (tx) => tx.query('SELECT count(*) FROM items'))
+    expect(wire).toMatchObject({ readyForQuery: 2, writes: 2 })
+
+    wire.reset()
+    await withTenant(pool, A, async (tx) => {
+      await tx.query('SELECT 1')
+      await tx.query('SELECT 2')
+    })
+    expect(wire).toMatchObject({ readyForQuery: 3, writes: 3 })
+  })
+
+  it('queryAsTenant costs exactly one round trip', async () => {
+    const pool = db.pool('app', { max: 1 })
+    const wire = await instrument(pool)
+    wire.reset()
+    const { rows } = await queryAsTenant<{ title: string }>(pool, A, 'SELECT title FROM items ORDER BY title')
+    expect(rows.map((row) => row.title)).toEqual(['art-fair', 'bench', 'concert', 'drinking-fountain', 'emergency-kit'])
+    expect(wire).toMatchObject({ readyForQuery: 1, writes: 1 })
+  })
+
+  it('sends nothing at all when the callback runs no query', async () => {
+    const pool = db.pool('app', { max: 1 })
+    const wire = await instrument(pool)
+    wire.reset()
+    await expect(withTenant(pool, A, async () => 'done')).resolves.toBe('done')
+    expect(wire).toMatchObject({ readyForQuery: 0, writes: 0 })
+  })
+
+  it('commits on success', async () => {
+    const pool = db.pool('app')
+    await withTenant(pool, A, (tx) => tx.query(`INSERT INTO items (tenant_id, title) VALUES ($1, 'commit-me')`, [A.tenantId]))
+    const { rows } = await queryAsTenant(pool, A, `SELECT 1 FROM items WHERE title = 'commit-me'`)
+    expect(rows).toHaveLength(1)
+  })
+
+  it('rolls back and rethrows the original error', async () => {
+    const pool = db.pool('app')
+    const original = new Error('boom')
+    const thrown = await withTenant(pool, A, async (tx) => {
+      await tx.query(`INSERT INTO items (tenant_id, title) VALUES ($1, 'roll-me-back')`, [A.tenantId])
+      throw original
+    }).catch((error: unknown) => error)
+    expect(thrown).toBe(original)
+    const { rows } = await queryAsTenant(pool, A, `SELECT 1 FROM items WHERE title = 'roll-me-back'`)
+    expect(rows).toHaveLength(0)
+  })
+
+  it('rethrows the database error of a failing first statement and leaves the connection usable', async () => {
+    const pool = db.pool('app', { max: 1 })
+    await expect(withTenant(pool, A, (tx) => tx.query('SELECT 1/0'))).rejects.toMatchObject({ code: '22012' })
+    await expect(withTenant(pool, A, (tx) => tx.query('SELECT count(*)::int AS n FROM items'))).resolves.toMatchObject({
+      rows: [{ n: expect.any(Number) }],
+    })
+    expect(pool.totalCount).toBe(1)
+  })
+
+  it('nested transaction() uses savepoints: an inner failure is undone, the outer work commits', async () => {
+    const pool = db.pool('app')
+    await withTenant(pool, A, async (tx) => {
+      await tx.query(`INSERT INTO items (tenant_id, title) VALUES ($1, 'outer')`, [A.tenantId])
+      await tx
+        .transaction(async (inner) => {
+          await inner.query(`INSERT INTO items (tenant_id, title) VALUES ($1, 'inner-failed')`, [A.tenantId])
+          throw new Error('inner')
+        })
+        .catch(() => undefined)
+      await tx.transaction(async (inner) => {
+        await inner.query(`INSERT INTO items (tenant_id, title) VALUES ($1, 'inner-ok')`, [A.tenantId])
+      })
+    })
+    const { rows } = await queryAsTenant<{ title: string }>(
+      pool,
+      A,
+      `SELECT title FROM items WHERE title IN ('outer', 'inner-failed', 'inner-ok') ORDER BY title`,
+    )
+    expect(rows.map((row) => row.title)).toEqual(['inner-ok', 'outer'])
+  })
+
+  it('refuses queries on a transaction that has ended', async () => {
+    const pool = db.pool('app')
+    let leaked: { query(text: string): Promise<unknown> } | undefined
+    await withTenant(pool, A, async (tx) => {
+      leaked = tx
+      await tx.query('SELECT 1')
+    })
+    await expect(leaked!.query('SELECT 1')).rejects.toMatchObject({ code: 'ROWFENCE_CONTEXT_CLOSED' })
+  })
+
+  it('honours readOnly', async () => {
+    const pool = db.pool('app')
+    await expect(
+      withTenant(pool, A, (tx) => tx.query(`INSERT INTO items (tenant_id, title) VALUES ($1, 'ro')`, [A.tenantId]), {
+        readOnly: true,
+      }),
+    ).rejects.toMatchObject({ code: '25006' })
+  })
+
+  it('re-prepares a named statement after a batch that failed', async () => {
+    const pool = db.pool('app', { max: 1 })
+    const named = { name: 'test_named_count', text: 'SELECT count(*)::int AS n FROM items WHERE title > $1' }
+    await expect(queryAsTenant(pool, A, { ...named, values: ['a'] })).resolves.toMatchObject({ rows: [{ n: expect.any(Number) }] })
+    await expect(queryAsTenant(pool, { tenantId: 'not-a-uuid' }, named)).rejects.toBeInstanceOf(RowfenceError)
+    await expect(queryAsTenant(pool, A, 'SELECT 1/0')).rejects.toMatchObject({ code: '22012' })
+    await expect(queryAsTenant(pool, A, { ...named, values: ['a'] })).resolves.toMatchObject({ rows: [{ n: expect.any(Number) }] })
+  })
+})
+
+describe('TenantDatabase', () => {
+  it('refuses a tenant query outside any context with ROWFENCE_NO_TENANT_CONTEXT', async () => {
+    const tenantDb = createTenantDatabase(db.pool('app'))
+    await expect(tenantDb.query('SELECT * FROM items')).rejects.toMatchObject({
+      code: 'ROWFENCE_NO_TENANT_CONTEXT',
+      statusCode: 500,
+    })
+  })
+
+  it('routes query() to the enclosing withTenant transaction, across awaits', async () => {
+    const tenantDb = createTenantDatabase(db.pool('app'))
+    const helper = async () => (await tenantDb.query<{ t: string }>('SELECT rowfence.current_tenant_id()::text AS t')).rows[0]?.t
+    const seen = await tenantDb.withTenant({ tenantId: dunder.id }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      return helper()
+    })
+    expect(seen).toBe(dunder.id)
+    await expect(helper()).rejects.toMatchObject({ code: 'ROWFENCE_NO_TENANT_CONTEXT' })
+  })
+})
+
+describe('pool hygiene', () => {
+  async function leftoverSetting(pool: pg.Pool): Promise<{ tenant: string | null; user: string | null; items: number }> {
+    const { rows } = await pool.query(
+      `SELECT current_setting('rowfence.tenant_id', true) AS tenant, current_setting('rowfence.user_id', true) AS user,
+              (SELECT count(*)::int FROM items) AS items`,
+    )
+    return rows[0]
+  }
+
+  it('returns the connection with no tenant state after success, failure and the fast path', async () => {
+    const pool = db.pool('app', { max: 1 })
+    const context = { tenantId: pawnee.id, userId: USER }
+    await withTenant(pool, context, (tx) => tx.query('SELECT 1'))
+    const afterCommit = await leftoverSetting(pool)
+    await withTenant(pool, context, async (tx) => {
+      await tx.query('SELECT 1')
+      throw new Error('fail')
+    }).catch(() => undefined)
+    const afterRollback = await leftoverSetting(pool)
+    await queryAsTenant(pool, context, 'SELECT 1')
+    const afterFastPath = await leftoverSetting(pool)
+    await queryAsTenant(pool, context, 'SELECT 1/0').catch(() => undefined)
+    const afterFastPathError = await leftoverSetting(pool)
+    expect(pool.totalCount).toBe(1)
+    for (const state of [afterCommit, afterRollback, afterFastPath, afterFastPathError]) {
+      expect(state).toEqual({ tenant: '', user: '', items: 0 })
+    }
+  })
+})

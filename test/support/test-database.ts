@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { inject } from 'vitest'
+
+/** What global-setup.ts provides to every test file (vitest `provide`/`inject`). */
+export interface TestCluster {
+  /** A superuser (or CREATEDB + CREATEROLE) connection to the `postgres` database. */
+  readonly adminUrl: string
+  readonly ownerRole: string
+  readonly ownerPassword: string
+  readonly appRole: string
+  readonly appPassword: string
+  /** A migrated, seeded database that per-file databases are copied from. */
+  readonly template: string
+  readonly serverVersion: string
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    cluster: TestCluster
+  }
+}
+
+export function urlFor(adminUrl: string, user: string, password: string, database: string): string {
+  const url = new URL(adminUrl)
+  url.username = user
+  url.password = password
+  url.pathname = `/${database}`
+  return url.toString()
+}
+
+export interface TestDatabase {
+  readonly name: string
+  readonly cluster: TestCluster
+  readonly ownerUrl: string
+  readonly appUrl: string
+  /** Pools opened through `pool()` are ended by `drop()`. */
+  pool(role: 'owner' | 'app' | 'admin', options?: pg.PoolConfig): pg.Pool
+  drop(): Promise<void>
+}
+
+/** A fresh copy of the migrated, seeded template: each test file gets its own database. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const cluster = inject('cluster')
+  const name = `rowfence_test_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client(cluster.adminUrl)
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${cluster.template} OWNER ${cluster.ownerRole}`)
+    await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`)
+    await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${name} TO ${cluster.ownerRole}`)
+    await admin.query(`GRANT CONNECT ON DATABASE ${name} TO ${cluster.appRole}`)
+  } finally {
+    await admin.end()
+  }
+  const pools: pg.Pool[] = []
+  const urls = {
+    owner: urlFor(cluster.adminUrl, cluster.ownerRole, cluster.ownerPassword, name),
+    app: urlFor(cluster.adminUrl, cluster.appRole, cluster.appPassword, name),
+    admin: (() => {
+      const url = new URL(cluster.adminUrl)
+      url.pathname = `/${name}`
+      return url.toString()
+    })(),
+  }
+  return {
+    name,
+    cluster,
+    ownerUrl: urls.owner,
+    appUrl: urls.app,
+    pool(role, options = {}) {
+      const pool = new pg.Pool({ connectionString: urls[role], max: 5, ...options })
+      pool.on('error', () => undefined)
+      pools.push(pool)
+      return pool
+    },
+    async drop() {
+      await Promise.all(pools.map((pool) => pool.end()))
+      const client = new pg.Client(cluster.adminUrl)
+      await client.connect()
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      } finally {
+        await client.end()
+      }
+    },
+  }
+}
