@@ -42,7 +42,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
       persistent: false,
       createPostgresUser: true,
       initdbFlags: ['--no-sync'],
-      postgresFlags: ['-c', 'fsync=off', '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
+      postgresFlags: [
+        '-c',
+        'fsync=off',
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'max_connections=300',
+      ],
       onLog: () => undefined,
       onError: () => undefined,
     })
@@ -68,9 +77,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await admin.connect()
   let serverVersion = ''
   try {
-    serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version
+    serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!
+      .server_version
     await provisionDatabase(admin, { ...cluster, database: template })
-    const owner = new pg.Pool({ connectionString: urlFor(adminUrl, cluster.ownerRole, cluster.ownerPassword, template), max: 1 })
+    const owner = new pg.Pool({
+      connectionString: urlFor(adminUrl, cluster.ownerRole, cluster.ownerPassword, template),
+      max: 1,
+    })
     try {
       await migrate(owner, { migrations: await loadMigrations(demoMigrationsDir) })
       await seedDemo(owner)

@@ -28,10 +28,10 @@ export async function seedDemo(pool: Pool): Promise<{ tenants: number; items: nu
   for (const tenant of itemsDemo.tenants) {
     const own = itemsDemo.items.filter((item) => item.tenant_id === tenant.id)
     await withTenant(pool, { tenantId: tenant.id }, async (tx) => {
-      const inserted = await tx.query('INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-        tenant.id,
-        tenant.name,
-      ])
+      const inserted = await tx.query(
+        'INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [tenant.id, tenant.name],
+      )
       tenants += inserted.rowCount ?? 0
       const result = await tx.query(
         `INSERT INTO items (tenant_id, id, title)

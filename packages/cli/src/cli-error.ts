@@ -11,7 +11,8 @@ export class CliError extends Error {
   }
 }
 
-export const usageError = (message: string): CliError => new CliError('ROWFENCE_USAGE', message, { exitCode: 2 })
+export const usageError = (message: string): CliError =>
+  new CliError('ROWFENCE_USAGE', message, { exitCode: 2 })
 
 /** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`, for anything echoed to a terminal. */
 export function maskUrl(url: string): string {

@@ -19,7 +19,12 @@ export interface DatabaseEnvironment {
   close(): Promise<void>
 }
 
-export function connectionUrl(options: { user: string; password: string; port: number; database: string }): string {
+export function connectionUrl(options: {
+  user: string
+  password: string
+  port: number
+  database: string
+}): string {
   const url = new URL('postgres://127.0.0.1')
   url.username = options.user
   url.password = options.password
@@ -32,7 +37,11 @@ export function connectionUrl(options: { user: string; password: string; port: n
  * Starts (initializing on first use) the embedded PostgreSQL under `<home>/pgdata`, then makes sure the
  * owner role, the app role and the database exist. The data persists across runs.
  */
-export async function startEmbedded(home: string, config: LocalConfig, log: (line: string) => void): Promise<DatabaseEnvironment> {
+export async function startEmbedded(
+  home: string,
+  config: LocalConfig,
+  log: (line: string) => void,
+): Promise<DatabaseEnvironment> {
   const databaseDir = join(home, 'pgdata')
   const port = Number(process.env['ROWFENCE_PG_PORT'] ?? config.postgres.port)
   const server = new EmbeddedPostgres({
@@ -60,7 +69,14 @@ export async function startEmbedded(home: string, config: LocalConfig, log: (lin
       { cause },
     )
   }
-  const admin = new pg.Client(connectionUrl({ user: 'postgres', password: config.postgres.superuserPassword, port, database: 'postgres' }))
+  const admin = new pg.Client(
+    connectionUrl({
+      user: 'postgres',
+      password: config.postgres.superuserPassword,
+      port,
+      database: 'postgres',
+    }),
+  )
   try {
     await admin.connect()
     await provisionDatabase(admin, {
@@ -77,8 +93,18 @@ export async function startEmbedded(home: string, config: LocalConfig, log: (lin
     await admin.end().catch(() => undefined)
   }
   return {
-    ownerUrl: connectionUrl({ user: OWNER_ROLE, password: config.postgres.ownerPassword, port, database: DATABASE_NAME }),
-    appUrl: connectionUrl({ user: APP_ROLE, password: config.postgres.appPassword, port, database: DATABASE_NAME }),
+    ownerUrl: connectionUrl({
+      user: OWNER_ROLE,
+      password: config.postgres.ownerPassword,
+      port,
+      database: DATABASE_NAME,
+    }),
+    appUrl: connectionUrl({
+      user: APP_ROLE,
+      password: config.postgres.appPassword,
+      port,
+      database: DATABASE_NAME,
+    }),
     embedded: true,
     close: () => server.stop(),
   }

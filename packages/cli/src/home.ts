@@ -27,15 +27,23 @@ export async function loadLocalConfig(home: string): Promise<LocalConfig> {
   const file = join(home, 'config.json')
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as LocalConfig
-    if (parsed.version !== 1 || typeof parsed.jwtSecret !== 'string' || typeof parsed.postgres?.port !== 'number') {
+    if (
+      parsed.version !== 1 ||
+      typeof parsed.jwtSecret !== 'string' ||
+      typeof parsed.postgres?.port !== 'number'
+    ) {
       throw new Error('unexpected shape')
     }
     return parsed
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new CliError('ROWFENCE_CONFIG_INVALID', `${file} is not a valid rowfence config; run \`npm run clean\``, {
-        cause: error,
-      })
+      throw new CliError(
+        'ROWFENCE_CONFIG_INVALID',
+        `${file} is not a valid rowfence config; run \`npm run clean\``,
+        {
+          cause: error,
+        },
+      )
     }
   }
   const config: LocalConfig = {

@@ -1,3 +1,10 @@
 export { main, commands } from './main.ts'
 export { CliError, maskUrl } from './cli-error.ts'
-export { connectionUrl, startEmbedded, APP_ROLE, OWNER_ROLE, DATABASE_NAME, type DatabaseEnvironment } from './embedded.ts'
+export {
+  connectionUrl,
+  startEmbedded,
+  APP_ROLE,
+  OWNER_ROLE,
+  DATABASE_NAME,
+  type DatabaseEnvironment,
+} from './embedded.ts'

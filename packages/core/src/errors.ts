@@ -14,7 +14,10 @@ export const errorCatalogue = {
   ROWFENCE_METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this resource' },
   ROWFENCE_CONFLICT: { status: 409, message: 'The request conflicts with existing data' },
   ROWFENCE_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
-  ROWFENCE_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body has an unsupported content type' },
+  ROWFENCE_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'The request body has an unsupported content type',
+  },
   ROWFENCE_NO_TENANT_CONTEXT: {
     status: 500,
     message: 'A tenant query was attempted outside a tenant context; wrap it in withTenant()',
@@ -100,7 +103,10 @@ export function fromDatabaseError(error: unknown): RowfenceError {
   ) {
     return wrap('ROWFENCE_DATABASE_UNAVAILABLE')
   }
-  if (error instanceof Error && /Connection terminated|timeout exceeded when trying to connect/i.test(error.message)) {
+  if (
+    error instanceof Error &&
+    /Connection terminated|timeout exceeded when trying to connect/i.test(error.message)
+  ) {
     return wrap('ROWFENCE_DATABASE_UNAVAILABLE')
   }
   return wrap('ROWFENCE_INTERNAL')

@@ -12,7 +12,10 @@ export interface DatabaseSetup {
 
 /** Builds a statement server-side with format(%I, %L) so names and passwords are quoted by PostgreSQL. */
 async function execFormatted(client: ClientBase, template: string, ...args: string[]): Promise<void> {
-  const { rows } = await client.query<{ sql: string }>(`SELECT format($1, ${args.map((_, i) => `$${i + 2}::text`).join(', ')}) AS sql`, [template, ...args])
+  const { rows } = await client.query<{ sql: string }>(
+    `SELECT format($1, ${args.map((_, i) => `$${i + 2}::text`).join(', ')}) AS sql`,
+    [template, ...args],
+  )
   await client.query(rows[0]!.sql)
 }
 
@@ -35,9 +38,17 @@ async function ensureLoginRole(client: ClientBase, role: string, password: strin
 export async function provisionDatabase(adminClient: ClientBase, setup: DatabaseSetup): Promise<void> {
   await ensureLoginRole(adminClient, setup.ownerRole, setup.ownerPassword)
   await ensureLoginRole(adminClient, setup.appRole, setup.appPassword)
-  const { rowCount } = await adminClient.query('SELECT 1 FROM pg_database WHERE datname = $1', [setup.database])
-  if (!rowCount) await execFormatted(adminClient, 'CREATE DATABASE %I OWNER %I', setup.database, setup.ownerRole)
+  const { rowCount } = await adminClient.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+    setup.database,
+  ])
+  if (!rowCount)
+    await execFormatted(adminClient, 'CREATE DATABASE %I OWNER %I', setup.database, setup.ownerRole)
   await execFormatted(adminClient, 'REVOKE ALL ON DATABASE %I FROM PUBLIC', setup.database)
-  await execFormatted(adminClient, 'GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', setup.database, setup.ownerRole)
+  await execFormatted(
+    adminClient,
+    'GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I',
+    setup.database,
+    setup.ownerRole,
+  )
   await execFormatted(adminClient, 'GRANT CONNECT ON DATABASE %I TO %I', setup.database, setup.appRole)
 }

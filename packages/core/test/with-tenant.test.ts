@@ -35,10 +35,16 @@ async function instrument(pool: pg.Pool): Promise<{ readyForQuery: number; write
     },
   }
   type Stream = { write: (...args: unknown[]) => boolean; cork: () => void; uncork: () => void }
-  const connection = (client as unknown as { connection: { on(e: string, f: () => void): void; stream: Stream } }).connection
+  const connection = (
+    client as unknown as { connection: { on(e: string, f: () => void): void; stream: Stream } }
+  ).connection
   connection.on('readyForQuery', () => counters.readyForQuery++)
   const stream = connection.stream
-  const { write, cork, uncork } = { write: stream.write.bind(stream), cork: stream.cork.bind(stream), uncork: stream.uncork.bind(stream) }
+  const { write, cork, uncork } = {
+    write: stream.write.bind(stream),
+    cork: stream.cork.bind(stream),
+    uncork: stream.uncork.bind(stream),
+  }
   let corked = 0
   stream.cork = () => {
     corked++
@@ -58,15 +64,28 @@ async function instrument(pool: pg.Pool): Promise<{ readyForQuery: number; write
 }
 
 describe('context validation happens before anything is sent', () => {
-  const badTenants: unknown[] = ['', 'abc', "' OR 1=1 --", '7a245486-3fc8-47ec-b303-04fefe7a58ff; DROP TABLE items', null, undefined, 42, {}]
+  const badTenants: unknown[] = [
+    '',
+    'abc',
+    "' OR 1=1 --",
+    '7a245486-3fc8-47ec-b303-04fefe7a58ff; DROP TABLE items',
+    null,
+    undefined,
+    42,
+    {},
+  ]
   it.each(badTenants.map((value) => [JSON.stringify(value) ?? 'undefined', value]))(
     'tenant id %s -> ROWFENCE_INVALID_TENANT, no connection checked out',
     async (_label, tenantId) => {
       const pool = new pg.Pool({ connectionString: db.appUrl, max: 1 })
       try {
         const context = { tenantId } as TenantContext
-        await expect(withTenant(pool, context, async () => 1)).rejects.toMatchObject({ code: 'ROWFENCE_INVALID_TENANT' })
-        await expect(queryAsTenant(pool, context, 'SELECT 1')).rejects.toMatchObject({ code: 'ROWFENCE_INVALID_TENANT' })
+        await expect(withTenant(pool, context, async () => 1)).rejects.toMatchObject({
+          code: 'ROWFENCE_INVALID_TENANT',
+        })
+        await expect(queryAsTenant(pool, context, 'SELECT 1')).rejects.toMatchObject({
+          code: 'ROWFENCE_INVALID_TENANT',
+        })
         expect(pool.totalCount).toBe(0)
       } finally {
         await pool.end()
@@ -76,7 +95,9 @@ describe('context validation happens before anything is sent', () => {
 
   it('rejects a user id that is not a UUID with ROWFENCE_INVALID_USER', async () => {
     const pool = db.pool('app')
-    await expect(withTenant(pool, { tenantId: pawnee.id, userId: 'bob' }, async () => 1)).rejects.toMatchObject({
+    await expect(
+      withTenant(pool, { tenantId: pawnee.id, userId: 'bob' }, async () => 1),
+    ).rejects.toMatchObject({
       code: 'ROWFENCE_INVALID_USER',
     })
   })
@@ -95,9 +116,19 @@ describe('withTenant', () => {
         'SELECT transaction_timestamp() AS started, rowfence.current_tenant_id()::text AS tenant',
       )
       const { started, ...first } = rows[0]!
-      return { ...first, sameTransaction: second.rows[0]?.started.getTime() === started.getTime(), secondTenant: second.rows[0]?.tenant }
+      return {
+        ...first,
+        sameTransaction: second.rows[0]?.started.getTime() === started.getTime(),
+        secondTenant: second.rows[0]?.tenant,
+      }
     })
-    expect(row).toEqual({ tenant: pawnee.id, usr: USER, n: 5, sameTransaction: true, secondTenant: pawnee.id })
+    expect(row).toEqual({
+      tenant: pawnee.id,
+      usr: USER,
+      n: 5,
+      sameTransaction: true,
+      secondTenant: pawnee.id,
+    })
   })
 
   it('sends BEGIN + context + first query in one write and one round trip, then COMMIT', async () => {
@@ -120,7 +151,13 @@ describe('withTenant', () => {
     const wire = await instrument(pool)
     wire.reset()
     const { rows } = await queryAsTenant<{ title: string }>(pool, A, 'SELECT title FROM items ORDER BY title')
-    expect(rows.map((row) => row.title)).toEqual(['art-fair', 'bench', 'concert', 'drinking-fountain', 'emergency-kit'])
+    expect(rows.map((row) => row.title)).toEqual([
+      'art-fair',
+      'bench',
+      'concert',
+      'drinking-fountain',
+      'emergency-kit',
+    ])
     expect(wire).toMatchObject({ readyForQuery: 1, writes: 1 })
   })
 
@@ -134,7 +171,9 @@ describe('withTenant', () => {
 
   it('commits on success', async () => {
     const pool = db.pool('app')
-    await withTenant(pool, A, (tx) => tx.query(`INSERT INTO items (tenant_id, title) VALUES ($1, 'commit-me')`, [A.tenantId]))
+    await withTenant(pool, A, (tx) =>
+      tx.query(`INSERT INTO items (tenant_id, title) VALUES ($1, 'commit-me')`, [A.tenantId]),
+    )
     const { rows } = await queryAsTenant(pool, A, `SELECT 1 FROM items WHERE title = 'commit-me'`)
     expect(rows).toHaveLength(1)
   })
@@ -154,7 +193,9 @@ describe('withTenant', () => {
   it('rethrows the database error of a failing first statement and leaves the connection usable', async () => {
     const pool = db.pool('app', { max: 1 })
     await expect(withTenant(pool, A, (tx) => tx.query('SELECT 1/0'))).rejects.toMatchObject({ code: '22012' })
-    await expect(withTenant(pool, A, (tx) => tx.query('SELECT count(*)::int AS n FROM items'))).resolves.toMatchObject({
+    await expect(
+      withTenant(pool, A, (tx) => tx.query('SELECT count(*)::int AS n FROM items')),
+    ).resolves.toMatchObject({
       rows: [{ n: expect.any(Number) }],
     })
     expect(pool.totalCount).toBe(1)
@@ -195,19 +236,28 @@ describe('withTenant', () => {
   it('honours readOnly', async () => {
     const pool = db.pool('app')
     await expect(
-      withTenant(pool, A, (tx) => tx.query(`INSERT INTO items (tenant_id, title) VALUES ($1, 'ro')`, [A.tenantId]), {
-        readOnly: true,
-      }),
+      withTenant(
+        pool,
+        A,
+        (tx) => tx.query(`INSERT INTO items (tenant_id, title) VALUES ($1, 'ro')`, [A.tenantId]),
+        {
+          readOnly: true,
+        },
+      ),
     ).rejects.toMatchObject({ code: '25006' })
   })
 
   it('re-prepares a named statement after a batch that failed', async () => {
     const pool = db.pool('app', { max: 1 })
     const named = { name: 'test_named_count', text: 'SELECT count(*)::int AS n FROM items WHERE title > $1' }
-    await expect(queryAsTenant(pool, A, { ...named, values: ['a'] })).resolves.toMatchObject({ rows: [{ n: expect.any(Number) }] })
+    await expect(queryAsTenant(pool, A, { ...named, values: ['a'] })).resolves.toMatchObject({
+      rows: [{ n: expect.any(Number) }],
+    })
     await expect(queryAsTenant(pool, { tenantId: 'not-a-uuid' }, named)).rejects.toBeInstanceOf(RowfenceError)
     await expect(queryAsTenant(pool, A, 'SELECT 1/0')).rejects.toMatchObject({ code: '22012' })
-    await expect(queryAsTenant(pool, A, { ...named, values: ['a'] })).resolves.toMatchObject({ rows: [{ n: expect.any(Number) }] })
+    await expect(queryAsTenant(pool, A, { ...named, values: ['a'] })).resolves.toMatchObject({
+      rows: [{ n: expect.any(Number) }],
+    })
   })
 })
 
@@ -222,7 +272,8 @@ describe('TenantDatabase', () => {
 
   it('routes query() to the enclosing withTenant transaction, across awaits', async () => {
     const tenantDb = createTenantDatabase(db.pool('app'))
-    const helper = async () => (await tenantDb.query<{ t: string }>('SELECT rowfence.current_tenant_id()::text AS t')).rows[0]?.t
+    const helper = async () =>
+      (await tenantDb.query<{ t: string }>('SELECT rowfence.current_tenant_id()::text AS t')).rows[0]?.t
     const seen = await tenantDb.withTenant({ tenantId: dunder.id }, async () => {
       await new Promise((resolve) => setTimeout(resolve, 5))
       return helper()
@@ -233,7 +284,9 @@ describe('TenantDatabase', () => {
 })
 
 describe('pool hygiene', () => {
-  async function leftoverSetting(pool: pg.Pool): Promise<{ tenant: string | null; user: string | null; items: number }> {
+  async function leftoverSetting(
+    pool: pg.Pool,
+  ): Promise<{ tenant: string | null; user: string | null; items: number }> {
     const { rows } = await pool.query(
       `SELECT current_setting('rowfence.tenant_id', true) AS tenant, current_setting('rowfence.user_id', true) AS user,
               (SELECT count(*)::int FROM items) AS items`,

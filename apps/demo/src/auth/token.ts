@@ -33,8 +33,12 @@ export function secretKey(secret: string): Uint8Array {
 
 export async function signToken(options: SignTokenOptions): Promise<string> {
   if (!isUuid(options.tenantId)) throw new RowfenceError('ROWFENCE_INVALID_TENANT')
-  if (options.userId !== undefined && !isUuid(options.userId)) throw new RowfenceError('ROWFENCE_INVALID_USER')
-  return new SignJWT({ tenant_id: options.tenantId.toLowerCase(), ...(options.userId ? { user_id: options.userId } : {}) })
+  if (options.userId !== undefined && !isUuid(options.userId))
+    throw new RowfenceError('ROWFENCE_INVALID_USER')
+  return new SignJWT({
+    tenant_id: options.tenantId.toLowerCase(),
+    ...(options.userId ? { user_id: options.userId } : {}),
+  })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT' })
     .setSubject(options.subject)
     .setIssuer(TOKEN_ISSUER)

@@ -23,7 +23,10 @@ export function createAuthenticate(options: AuthenticateOptions) {
     const authorization = request.headers.authorization
     if (authorization !== undefined) {
       const match = bearer.exec(authorization)
-      if (!match?.[1]) throw new RowfenceError('ROWFENCE_UNAUTHENTICATED', { message: 'Expected "Authorization: Bearer <token>"' })
+      if (!match?.[1])
+        throw new RowfenceError('ROWFENCE_UNAUTHENTICATED', {
+          message: 'Expected "Authorization: Bearer <token>"',
+        })
       const claims = await verifyToken(match[1], options.key)
       request.tenant = { tenantId: claims.tenantId, userId: claims.userId }
       return
@@ -32,7 +35,9 @@ export function createAuthenticate(options: AuthenticateOptions) {
     if (options.trustTenantHeader && header !== undefined) {
       const value = Array.isArray(header) ? undefined : header.trim()
       if (!isUuid(value)) {
-        throw new RowfenceError('ROWFENCE_INVALID_TENANT', { message: 'The X-Tenant-Id header must be one UUID' })
+        throw new RowfenceError('ROWFENCE_INVALID_TENANT', {
+          message: 'The X-Tenant-Id header must be one UUID',
+        })
       }
       request.tenant = { tenantId: value.toLowerCase() }
       return

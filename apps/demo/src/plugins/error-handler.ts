@@ -18,14 +18,21 @@ export function toHttpError(error: unknown): RowfenceError {
   switch (fastifyError?.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new RowfenceError('ROWFENCE_INVALID_INPUT', { message: 'The request body is not valid JSON', cause: error })
+      return new RowfenceError('ROWFENCE_INVALID_INPUT', {
+        message: 'The request body is not valid JSON',
+        cause: error,
+      })
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RowfenceError('ROWFENCE_PAYLOAD_TOO_LARGE', { cause: error })
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new RowfenceError('ROWFENCE_UNSUPPORTED_MEDIA_TYPE', { cause: error })
   }
-  if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+  if (
+    typeof fastifyError?.statusCode === 'number' &&
+    fastifyError.statusCode >= 400 &&
+    fastifyError.statusCode < 500
+  ) {
     return new RowfenceError('ROWFENCE_INVALID_INPUT', { cause: error })
   }
   return fromDatabaseError(error)
@@ -41,7 +48,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
   })
 
-  app.setErrorHandler(function rowfenceErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  app.setErrorHandler(function rowfenceErrorHandler(
+    error: unknown,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) {
     const failure = toHttpError(error)
     if (failure.statusCode >= 500) request.log.error({ err: error, code: failure.code }, 'request failed')
     else request.log.info({ code: failure.code }, 'request rejected')
@@ -57,6 +68,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
         .header('allow', allowed.join(', '))
         .send(new RowfenceError('ROWFENCE_METHOD_NOT_ALLOWED').toJSON())
     }
-    return reply.code(404).send(new RowfenceError('ROWFENCE_NOT_FOUND', { message: 'No route matches this URL' }).toJSON())
+    return reply
+      .code(404)
+      .send(new RowfenceError('ROWFENCE_NOT_FOUND', { message: 'No route matches this URL' }).toJSON())
   })
 }

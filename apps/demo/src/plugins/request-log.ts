@@ -8,7 +8,11 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 export class RequestLog extends LogController {
   override incomingRequest(): void {}
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
     const entry = {
       method: request.method,
       path: request.url.split('?')[0],

@@ -36,7 +36,11 @@ export function itemRoutes(app: FastifyInstance, db: TenantDatabase): void {
           additionalProperties: false,
           properties: {
             limit: { type: 'integer', minimum: 1, maximum: ITEMS_MAX_LIMIT, default: ITEMS_DEFAULT_LIMIT },
-            after: { type: 'string', maxLength: 500, description: 'Keyset cursor: the last title of the previous page' },
+            after: {
+              type: 'string',
+              maxLength: 500,
+              description: 'Keyset cursor: the last title of the previous page',
+            },
           },
         },
         response: { 200: { type: 'array', items: { $ref: 'Item#' } }, ...errorResponses },

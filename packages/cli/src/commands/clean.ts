@@ -10,7 +10,7 @@ export const cleanCommand: Command = {
 Removes the local state folder (ROWFENCE_HOME, default .rowfence/). Stop \`npm start\` first.`,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, {})
-    if (values.help) return io.out(this.usage), 0
+    if (values.help) return (io.out(this.usage), 0)
     const home = rowfenceHome()
     await rm(home, { recursive: true, force: true })
     io.err(`removed ${home}`)

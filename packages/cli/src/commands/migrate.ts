@@ -6,7 +6,10 @@ import { parseCommandArgs, type Command } from './shared.ts'
 
 const dirHelp = `  --dir <path>    migrations folder (default: the demo app's migrations)`
 
-async function withOwnerPool<T>(io: { err: (line: string) => void }, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+async function withOwnerPool<T>(
+  io: { err: (line: string) => void },
+  fn: (pool: pg.Pool) => Promise<T>,
+): Promise<T> {
   const environment = await openDatabaseEnvironment(io.err, { needApp: false })
   const pool = new pg.Pool({ connectionString: environment.ownerUrl, max: 2 })
   try {
@@ -30,7 +33,7 @@ ${dirHelp}
   --dry-run       print the SQL of pending migrations instead of applying them`,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, { dir: { type: 'string' }, 'dry-run': { type: 'boolean' } })
-    if (values.help) return io.out(this.usage), 0
+    if (values.help) return (io.out(this.usage), 0)
     const migrations = await loadMigrations(values.dir ?? demoMigrationsDir)
     return withOwnerPool(io, async (pool) => {
       const result = await migrate(pool, {
@@ -42,7 +45,11 @@ ${dirHelp}
         if (result.pending.length === 0) io.err('nothing to apply')
         for (const migration of result.pending) io.out(`-- ${migration.id}\n${migration.sql}`)
       } else {
-        io.err(result.applied.length === 0 ? 'database is up to date' : `applied ${result.applied.length} migration(s)`)
+        io.err(
+          result.applied.length === 0
+            ? 'database is up to date'
+            : `applied ${result.applied.length} migration(s)`,
+        )
       }
       return 0
     })
@@ -57,11 +64,13 @@ export const statusCommand: Command = {
 ${dirHelp}`,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, { dir: { type: 'string' } })
-    if (values.help) return io.out(this.usage), 0
+    if (values.help) return (io.out(this.usage), 0)
     const migrations = await loadMigrations(values.dir ?? demoMigrationsDir)
     return withOwnerPool(io, async (pool) => {
       for (const state of await migrationStatus(pool, migrations)) {
-        io.out(`${state.status.padEnd(8)} ${state.id}${state.appliedAt ? `  ${state.appliedAt.toISOString()}` : ''}`)
+        io.out(
+          `${state.status.padEnd(8)} ${state.id}${state.appliedAt ? `  ${state.appliedAt.toISOString()}` : ''}`,
+        )
       }
       return 0
     })

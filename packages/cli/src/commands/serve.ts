@@ -22,7 +22,12 @@ async function printWelcome(io: CommandIo, url: string, secret: string, trustHea
   const tokens = await Promise.all(
     itemsDemo.tenants.map(async (tenant) => ({
       tenant,
-      token: await signToken({ secret, tenantId: tenant.id, subject: `demo:${tenant.name}`, expiresIn: '12h' }),
+      token: await signToken({
+        secret,
+        tenantId: tenant.id,
+        subject: `demo:${tenant.name}`,
+        expiresIn: '12h',
+      }),
     })),
   )
   const lines = [
@@ -47,7 +52,10 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
   const trustHeader = process.env['ROWFENCE_TRUST_TENANT_HEADER'] === '1'
   const secret = await jwtSecret()
   const environment = await openDatabaseEnvironment(io.err)
-  const appPool = new pg.Pool({ connectionString: environment.appUrl, max: Number(process.env['PG_POOL_SIZE'] ?? 10) })
+  const appPool = new pg.Pool({
+    connectionString: environment.appUrl,
+    max: Number(process.env['PG_POOL_SIZE'] ?? 10),
+  })
   appPool.on('error', (error) => io.err(`idle database connection failed: ${error.message}`))
   try {
     if (options.migrateAndSeed) {
@@ -55,7 +63,9 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
       try {
         const { applied } = await migrate(ownerPool, { migrations: await loadMigrations(demoMigrationsDir) })
         const seeded = await seedDemo(ownerPool)
-        io.err(`migrations applied: ${applied.length}; seeded ${seeded.tenants} tenant(s), ${seeded.items} item(s)`)
+        io.err(
+          `migrations applied: ${applied.length}; seeded ${seeded.tenants} tenant(s), ${seeded.items} item(s)`,
+        )
       } finally {
         await ownerPool.end()
       }
@@ -70,7 +80,12 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
     await app.listen({ host, port })
     const address = app.server.address()
     const boundPort = typeof address === 'object' && address ? address.port : port
-    await printWelcome(io, `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`, secret, trustHeader)
+    await printWelcome(
+      io,
+      `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`,
+      secret,
+      trustHeader,
+    )
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
@@ -95,7 +110,7 @@ LOG_LEVEL (info), ROWFENCE_JWT_SECRET, ROWFENCE_TRUST_TENANT_HEADER=1 (insecure 
 ROWFENCE_PG_PORT (embedded PostgreSQL port, 54329), ROWFENCE_HOME (.rowfence).`,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, {})
-    if (values.help) return io.out(this.usage), 0
+    if (values.help) return (io.out(this.usage), 0)
     return runServer(io, { migrateAndSeed: true })
   },
 }
@@ -108,7 +123,7 @@ export const serveCommand: Command = {
 Like \`rowfence dev\` without migrating or seeding. Same environment variables.`,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, {})
-    if (values.help) return io.out(this.usage), 0
+    if (values.help) return (io.out(this.usage), 0)
     return runServer(io, { migrateAndSeed: false })
   },
 }
@@ -121,7 +136,7 @@ export const seedCommand: Command = {
 Inserts the demo tenants and items that are missing, through the tenant context as the owner role.`,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, {})
-    if (values.help) return io.out(this.usage), 0
+    if (values.help) return (io.out(this.usage), 0)
     const environment = await openDatabaseEnvironment(io.err, { needApp: false })
     const pool = new pg.Pool({ connectionString: environment.ownerUrl, max: 2 })
     try {

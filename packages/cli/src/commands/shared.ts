@@ -18,7 +18,12 @@ type Options = NonNullable<ParseArgsConfig['options']>
 /** parseArgs with `--help` and usage errors (exit 2) for unknown flags or stray arguments. */
 export function parseCommandArgs<T extends Options>(argv: string[], options: T) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false })
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    })
   } catch (error) {
     throw usageError((error as Error).message)
   }

@@ -23,7 +23,7 @@ ROWFENCE_JWT_SECRET, or the dev secret generated under .rowfence/ (ROWFENCE_HOME
       subject: { type: 'string', default: 'cli' },
       expires: { type: 'string', default: '1h' },
     })
-    if (values.help) return io.out(this.usage), 0
+    if (values.help) return (io.out(this.usage), 0)
     if (!isUuid(values.tenant)) throw usageError('--tenant <uuid> is required and must be a UUID')
     if (values.user !== undefined && !isUuid(values.user)) throw usageError('--user must be a UUID')
     if (!/^\d+\s?(s|sec|secs|m|min|mins|h|hr|hrs|d|days?|w|weeks?)$/.test(values.expires ?? '')) {

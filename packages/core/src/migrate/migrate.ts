@@ -112,7 +112,10 @@ export async function migrate(pool: Pool, options: MigrateOptions): Promise<Migr
 }
 
 /** Lists every known migration as applied or pending (and verifies checksums). */
-export async function migrationStatus(pool: Pool, migrations: readonly Migration[]): Promise<MigrationState[]> {
+export async function migrationStatus(
+  pool: Pool,
+  migrations: readonly Migration[],
+): Promise<MigrationState[]> {
   const client = await pool.connect()
   try {
     const applied = await readApplied(client)
