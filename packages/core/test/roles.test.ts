@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
+
+let db: TestDatabase
+beforeAll(async () => {
+  db = await createTestDatabase()
+})
+afterAll(async () => db.drop())
+
+describe('the app role', () => {
+  it('is not superuser, not BYPASSRLS, cannot create roles or databases, and belongs to no role', async () => {
+    const { rows } = await db.pool('admin').query(
+      `SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolreplication,
+              (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid) AS memberships
+         FROM pg_roles r WHERE rolname = $1`,
+      [db.cluster.appRole],
+    )
+    expect(rows).toEqual([
+      {
+        rolsuper: false,
+        rolbypassrls: false,
+        rolcreaterole: false,
+        rolcreatedb: false,
+        rolreplication: false,
+        memberships: 0,
+      },
+    ])
+  })
+
+  it('owns nothing: no table, schema, function, type or sequence', async () => {
+    const { rows } = await db.pool('admin').query(
+      `SELECT (SELECT count(*) FROM pg_class WHERE relowner = r.oid)
+            + (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid)
+            + (SELECT count(*) FROM pg_proc WHERE proowner = r.oid)
+            + (SELECT count(*) FROM pg_type WHERE typowner = r.oid) AS owned
+         FROM pg_roles r WHERE rolname = $1`,
+      [db.cluster.appRole],
+    )
+    expect(Number(rows[0].owned)).toBe(0)
+  })
+
+  it('holds only DML on tenant tables: no TRUNCATE, REFERENCES or TRIGGER', async () => {
+    const { rows } = await db.pool('admin').query(
+      `SELECT c.relname, p.privilege, has_table_privilege($1, c.oid, p.privilege) AS granted
+         FROM pg_class c CROSS JOIN unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) AS p (privilege)
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+        ORDER BY 1, 2`,
+      [db.cluster.appRole],
+    )
+    const granted = rows.filter((row) => row.granted).map((row) => `${row.relname}:${row.privilege}`)
+    expect(granted).toEqual([
+      'items:DELETE',
+      'items:INSERT',
+      'items:SELECT',
+      'items:UPDATE',
+      'tenants:SELECT',
+    ])
+  })
+})
+
+describe('every tenant table', () => {
+  it('has row-level security enabled and forced', async () => {
+    const { rows } = await db.pool('admin').query(
+      `SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
+        WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY relname`,
+    )
+    expect(rows).toEqual([
+      { relname: 'items', relrowsecurity: true, relforcerowsecurity: true },
+      { relname: 'tenants', relrowsecurity: true, relforcerowsecurity: true },
+    ])
+  })
+
+  it('has a restrictive tenant floor with USING and WITH CHECK reading the context once per query', async () => {
+    const { rows } = await db.pool('admin').query(
+      `SELECT tablename, policyname, permissive, cmd, qual, with_check FROM pg_policies
+        WHERE schemaname = 'public' ORDER BY tablename, policyname`,
+    )
+    const floors = rows.filter((row) => row.permissive === 'RESTRICTIVE')
+    expect(floors.map((row) => row.tablename)).toEqual(['items', 'tenants'])
+    for (const policy of rows) {
+      expect(policy.cmd).toBe('ALL')
+      for (const expression of [policy.qual, policy.with_check]) {
+        expect(expression).toMatch(/= \( SELECT rowfence\.current_tenant_id\(\) AS current_tenant_id\)/)
+      }
+    }
+  })
+
+  it('reads the context through a STABLE function that returns NULL when unset', async () => {
+    const { rows } = await db.pool('admin').query(
+      `SELECT provolatile, rowfence.current_tenant_id() IS NULL AS unset_is_null
+         FROM pg_proc WHERE oid = 'rowfence.current_tenant_id()'::regprocedure`,
+    )
+    expect(rows).toEqual([{ provolatile: 's', unset_is_null: true }])
+  })
+
+  it('plans the tenant predicate as an index condition with the context as an InitPlan', async () => {
+    const client = await db.pool('app').connect()
+    try {
+      await client.query('BEGIN')
+      await client.query(`SELECT set_config('rowfence.tenant_id', gen_random_uuid()::text, true)`)
+      await client.query('SET LOCAL enable_seqscan = off')
+      const { rows } = await client.query('EXPLAIN (COSTS OFF) SELECT * FROM items ORDER BY title')
+      const plan = rows.map((row) => row['QUERY PLAN']).join('\n')
+      expect(plan).toMatch(/InitPlan/)
+      expect(plan).toMatch(/Index Cond: \(tenant_id = \(InitPlan 1\)/)
+      expect(plan).not.toMatch(/Filter/)
+      await client.query('ROLLBACK')
+    } finally {
+      client.release()
+    }
+  })
+})
