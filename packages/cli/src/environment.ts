@@ -1,6 +1,7 @@
 import { CliError } from './cli-error.ts'
 import { startEmbedded, type DatabaseEnvironment } from './embedded.ts'
 import { loadLocalConfig, rowfenceHome } from './home.ts'
+import { readSettings } from './settings.ts'
 
 /**
  * DATABASE_URL (owner role) + APP_DATABASE_URL (app role) select an external server; without them the
@@ -10,8 +11,7 @@ export async function openDatabaseEnvironment(
   log: (line: string) => void,
   options: { needApp: boolean } = { needApp: true },
 ): Promise<DatabaseEnvironment> {
-  const ownerUrl = process.env['DATABASE_URL']
-  const appUrl = process.env['APP_DATABASE_URL']
+  const { databaseUrl: ownerUrl, appDatabaseUrl: appUrl } = readSettings()
   if (ownerUrl) {
     if (!appUrl && options.needApp) {
       throw new CliError(

@@ -5,7 +5,7 @@ import { CliError } from './cli-error.ts'
 
 /** Local state of a checkout: embedded PostgreSQL data and generated dev secrets. Git-ignored. */
 export function rowfenceHome(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env['ROWFENCE_HOME'] ?? '.rowfence')
+  return resolve(env['ROWFENCE_HOME'] || '.rowfence')
 }
 
 export interface LocalConfig {
@@ -63,5 +63,5 @@ export async function loadLocalConfig(home: string): Promise<LocalConfig> {
 
 /** The JWT secret: ROWFENCE_JWT_SECRET when set (production), else the generated dev secret. */
 export async function jwtSecret(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  return env['ROWFENCE_JWT_SECRET'] ?? (await loadLocalConfig(rowfenceHome(env))).jwtSecret
+  return env['ROWFENCE_JWT_SECRET'] || (await loadLocalConfig(rowfenceHome(env))).jwtSecret
 }

@@ -2,6 +2,7 @@ export { main, commands } from './main.ts'
 export { CliError, maskUrl } from './cli-error.ts'
 export {
   connectionUrl,
+  loadEmbeddedPostgres,
   startEmbedded,
   APP_ROLE,
   OWNER_ROLE,

@@ -1,22 +1,15 @@
 import pg from 'pg'
 import { createTenantDatabase, loadMigrations, migrate } from '@rowfence/core'
 import { buildApp, demoMigrationsDir, itemsDemo, seedDemo, signToken } from '@rowfence/demo'
-import { usageError } from '../cli-error.ts'
 import { openDatabaseEnvironment } from '../environment.ts'
 import { jwtSecret } from '../home.ts'
+import { readSettings } from '../settings.ts'
 import { parseCommandArgs, type Command, type CommandIo } from './shared.ts'
 
 const TRUST_HEADER_WARNING = `
 !!! INSECURE DEMO MODE: ROWFENCE_TRUST_TENANT_HEADER=1 !!!
 !!! Any client can act as any tenant by sending "X-Tenant-Id: <uuid>". Never use this in production. !!!
 `
-
-function listenOptions(): { host: string; port: number } {
-  const host = process.env['HOST'] ?? '127.0.0.1'
-  const port = Number(process.env['PORT'] ?? 3000)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError('PORT must be a port number')
-  return { host, port }
-}
 
 async function printWelcome(io: CommandIo, url: string, secret: string, trustHeader: boolean): Promise<void> {
   const tokens = await Promise.all(
@@ -48,13 +41,13 @@ async function printWelcome(io: CommandIo, url: string, secret: string, trustHea
 
 /** Runs until SIGINT/SIGTERM, then closes the server, the pools and the embedded PostgreSQL in order. */
 async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): Promise<number> {
-  const { host, port } = listenOptions()
-  const trustHeader = process.env['ROWFENCE_TRUST_TENANT_HEADER'] === '1'
+  const settings = readSettings()
+  const { host, port, trustTenantHeader: trustHeader } = settings
   const secret = await jwtSecret()
   const environment = await openDatabaseEnvironment(io.err)
   const appPool = new pg.Pool({
     connectionString: environment.appUrl,
-    max: Number(process.env['PG_POOL_SIZE'] ?? 10),
+    max: settings.poolSize,
   })
   appPool.on('error', (error) => io.err(`idle database connection failed: ${error.message}`))
   try {
@@ -75,7 +68,7 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
       db: createTenantDatabase(appPool),
       jwtSecret: secret,
       trustTenantHeader: trustHeader,
-      logger: { level: process.env['LOG_LEVEL'] ?? 'info', redact: ['req.headers.authorization'] },
+      logger: { level: settings.logLevel, redact: ['req.headers.authorization'] },
     })
     await app.listen({ host, port })
     const address = app.server.address()
