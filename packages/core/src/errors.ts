@@ -14,6 +14,7 @@ export const errorCatalogue = {
   ROWFENCE_METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this resource' },
   ROWFENCE_CONFLICT: { status: 409, message: 'The request conflicts with existing data' },
   ROWFENCE_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  ROWFENCE_RATE_LIMITED: { status: 429, message: 'Too many failed attempts; try again later' },
   ROWFENCE_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: 'The request body has an unsupported content type',
