@@ -72,6 +72,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ownerPassword: randomBytes(16).toString('hex'),
     appRole: 'rowfence_app',
     appPassword: randomBytes(16).toString('hex'),
+    operatorRole: 'rowfence_admin',
+    operatorPassword: randomBytes(16).toString('hex'),
+    authRole: 'rowfence_auth',
+    authPassword: randomBytes(16).toString('hex'),
     template,
   }
   const admin = new pg.Client(adminUrl)
@@ -80,7 +84,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!
       .server_version
-    await provisionDatabase(admin, { ...cluster, database: template })
+    await provisionDatabase(admin, {
+      ...cluster,
+      database: template,
+      extraRoles: [
+        { role: cluster.operatorRole, password: cluster.operatorPassword },
+        { role: cluster.authRole, password: cluster.authPassword },
+      ],
+    })
     const owner = new pg.Pool({
       connectionString: urlFor(adminUrl, cluster.ownerRole, cluster.ownerPassword, template),
       max: 1,

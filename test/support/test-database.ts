@@ -10,6 +10,11 @@ export interface TestCluster {
   readonly ownerPassword: string
   readonly appRole: string
   readonly appPassword: string
+  /** rowfence_admin (platform operators) and rowfence_auth (login lookups). */
+  readonly operatorRole: string
+  readonly operatorPassword: string
+  readonly authRole: string
+  readonly authPassword: string
   /** A migrated, seeded database that per-file databases are copied from. */
   readonly template: string
   readonly serverVersion: string
@@ -34,8 +39,10 @@ export interface TestDatabase {
   readonly cluster: TestCluster
   readonly ownerUrl: string
   readonly appUrl: string
-  /** Pools opened through `pool()` are ended by `drop()`. */
-  pool(role: 'owner' | 'app' | 'admin', options?: pg.PoolConfig): pg.Pool
+  readonly operatorUrl: string
+  readonly authUrl: string
+  /** Pools opened through `pool()` are ended by `drop()`. `admin` is the superuser; `operator` is rowfence_admin. */
+  pool(role: 'owner' | 'app' | 'admin' | 'operator' | 'auth', options?: pg.PoolConfig): pg.Pool
   drop(): Promise<void>
 }
 
@@ -49,7 +56,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${cluster.template} OWNER ${cluster.ownerRole}`)
     await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`)
     await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${name} TO ${cluster.ownerRole}`)
-    await admin.query(`GRANT CONNECT ON DATABASE ${name} TO ${cluster.appRole}`)
+    for (const role of [cluster.appRole, cluster.operatorRole, cluster.authRole]) {
+      await admin.query(`GRANT CONNECT ON DATABASE ${name} TO ${role}`)
+    }
   } finally {
     await admin.end()
   }
@@ -57,6 +66,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const urls = {
     owner: urlFor(cluster.adminUrl, cluster.ownerRole, cluster.ownerPassword, name),
     app: urlFor(cluster.adminUrl, cluster.appRole, cluster.appPassword, name),
+    operator: urlFor(cluster.adminUrl, cluster.operatorRole, cluster.operatorPassword, name),
+    auth: urlFor(cluster.adminUrl, cluster.authRole, cluster.authPassword, name),
     admin: (() => {
       const url = new URL(cluster.adminUrl)
       url.pathname = `/${name}`
@@ -68,6 +79,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     cluster,
     ownerUrl: urls.owner,
     appUrl: urls.app,
+    operatorUrl: urls.operator,
+    authUrl: urls.auth,
     pool(role, options = {}) {
       const pool = new pg.Pool({ connectionString: urls[role], max: 5, ...options })
       pool.on('error', () => undefined)

@@ -9,7 +9,21 @@ export {
   type SignTokenOptions,
   type TokenClaims,
 } from './auth/token.ts'
-export { itemsDemo, seedDemo, type DemoItem, type DemoTenant } from './seed.ts'
+export {
+  articlesDemo,
+  DEMO_ARTICLE_BODY,
+  DEMO_OPERATOR,
+  DEMO_PASSWORD,
+  itemsDemo,
+  seedArticlesDemo,
+  seedDemo,
+  seedItemsDemo,
+  type ArticlesDemoTenant,
+  type DemoItem,
+  type DemoTenant,
+  type SeedCounts,
+} from './seed.ts'
+export { demoUuid } from './demo-ids.ts'
 export { ITEMS_DEFAULT_LIMIT, ITEMS_MAX_LIMIT } from './routes/items.ts'
 export { toHttpError } from './plugins/error-handler.ts'
 

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module'
 import type { Pool } from 'pg'
 import { withTenant } from '@rowfence/core'
+import { hashPassword } from './auth/passwords.ts'
+import { demoUuid } from './demo-ids.ts'
 
 export interface DemoTenant {
   readonly id: string
@@ -22,7 +24,7 @@ export const itemsDemo: { readonly tenants: readonly DemoTenant[]; readonly item
  * like any other tenant write: the tables FORCE row-level security, so even the owner role can only write
  * the tenant it is acting as.
  */
-export async function seedDemo(pool: Pool): Promise<{ tenants: number; items: number }> {
+export async function seedItemsDemo(pool: Pool): Promise<{ tenants: number; items: number }> {
   let tenants = 0
   let items = 0
   for (const tenant of itemsDemo.tenants) {
@@ -43,4 +45,108 @@ export async function seedDemo(pool: Pool): Promise<{ tenants: number; items: nu
     })
   }
   return { tenants, items }
+}
+
+/** The password of every demo user; printed by `npm start`. */
+export const DEMO_PASSWORD = 'rowfence-demo'
+/** The demo platform operator (admin pages). */
+export const DEMO_OPERATOR = { name: 'admin', password: 'rowfence-admin' } as const
+export const DEMO_ARTICLE_BODY = 'The quick brown fox jumps over the lazy dog.'
+
+export interface ArticlesDemoTenant {
+  readonly id: string
+  readonly name: string
+  readonly users: readonly {
+    readonly id: string
+    readonly name: string
+    readonly articles: readonly { id: string; title: string }[]
+  }[]
+}
+
+/** Tenants alpha, bravo, charlie; users <tenant>-0..2; two articles each, "<tenant> <n>-<m>", 10 pages. */
+export const articlesDemo: readonly ArticlesDemoTenant[] = ['alpha', 'bravo', 'charlie'].map((tenant) => ({
+  id: demoUuid(`tenant:${tenant}`),
+  name: tenant,
+  users: [0, 1, 2].map((n) => ({
+    id: demoUuid(`user:${tenant}-${n}`),
+    name: `${tenant}-${n}`,
+    articles: [0, 1].map((m) => ({
+      id: demoUuid(`article:${tenant}-${n}-${m}`),
+      title: `${tenant} ${n}-${m}`,
+    })),
+  })),
+}))
+
+/** Seeds the articles app's tenants, users, articles and the demo operator. Idempotent. */
+export async function seedArticlesDemo(
+  pool: Pool,
+): Promise<{ users: number; articles: number; operators: number }> {
+  let users = 0
+  let articles = 0
+  for (const tenant of articlesDemo) {
+    await withTenant(pool, { tenantId: tenant.id }, async (tx) => {
+      await tx.query('INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        tenant.id,
+        tenant.name,
+      ])
+      const existing = new Set(
+        (await tx.query<{ name: string }>('SELECT name FROM users')).rows.map((row) => row.name),
+      )
+      for (const user of tenant.users) {
+        if (existing.has(user.name)) continue
+        const inserted = await tx.query(
+          'INSERT INTO users (tenant_id, id, name, password_hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+          [tenant.id, user.id, user.name, await hashPassword(DEMO_PASSWORD)],
+        )
+        users += inserted.rowCount ?? 0
+      }
+      const rows = tenant.users.flatMap((user) =>
+        user.articles.map((article) => ({ ...article, userId: user.id })),
+      )
+      const inserted = await tx.query(
+        `INSERT INTO articles (tenant_id, id, user_id, title, body, pages)
+         SELECT $1, id, user_id, title, $5, 10 FROM unnest($2::uuid[], $3::uuid[], $4::text[]) AS seed (id, user_id, title)
+         ON CONFLICT DO NOTHING`,
+        [
+          tenant.id,
+          rows.map((row) => row.id),
+          rows.map((row) => row.userId),
+          rows.map((row) => row.title),
+          DEMO_ARTICLE_BODY,
+        ],
+      )
+      articles += inserted.rowCount ?? 0
+    })
+  }
+  const { rowCount: known } = await pool.query('SELECT 1 FROM platform_operators WHERE name = $1', [
+    DEMO_OPERATOR.name,
+  ])
+  let operators = 0
+  if (!known) {
+    const inserted = await pool.query(
+      'INSERT INTO platform_operators (id, name, password_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [
+        demoUuid(`operator:${DEMO_OPERATOR.name}`),
+        DEMO_OPERATOR.name,
+        await hashPassword(DEMO_OPERATOR.password),
+      ],
+    )
+    operators = inserted.rowCount ?? 0
+  }
+  return { users, articles, operators }
+}
+
+export interface SeedCounts {
+  readonly tenants: number
+  readonly items: number
+  readonly users: number
+  readonly articles: number
+  readonly operators: number
+}
+
+/** All demo data: the items/tenants data set and the articles app. Idempotent. */
+export async function seedDemo(pool: Pool): Promise<SeedCounts> {
+  const items = await seedItemsDemo(pool)
+  const articles = await seedArticlesDemo(pool)
+  return { ...items, ...articles }
 }

@@ -9,6 +9,10 @@ import { readSettings } from './settings.ts'
 
 export const OWNER_ROLE = 'rowfence_owner'
 export const APP_ROLE = 'rowfence_app'
+/** Platform operators' role: explicit read policies across tenants, INSERT-only audit. */
+export const ADMIN_ROLE = 'rowfence_admin'
+/** Login lookups: tenant name + user name -> ids and password hash, nothing else. */
+export const AUTH_ROLE = 'rowfence_auth'
 export const DATABASE_NAME = 'rowfence'
 
 /**
@@ -28,8 +32,12 @@ export async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresCla
 export interface DatabaseEnvironment {
   /** Owner role: migrations and seeding. */
   readonly ownerUrl: string
-  /** App role: everything the server does. */
+  /** App role: everything the server does for tenants. */
   readonly appUrl: string
+  /** Admin role (platform operators); undefined when not configured. */
+  readonly adminUrl: string | undefined
+  /** Login-lookup role; undefined when not configured. */
+  readonly authUrl: string | undefined
   readonly embedded: boolean
   close(): Promise<void>
 }
@@ -101,6 +109,10 @@ export async function startEmbedded(
       appRole: APP_ROLE,
       appPassword: config.postgres.appPassword,
       database: DATABASE_NAME,
+      extraRoles: [
+        { role: ADMIN_ROLE, password: config.postgres.adminPassword },
+        { role: AUTH_ROLE, password: config.postgres.authPassword },
+      ],
     })
   } catch (error) {
     await server.stop()
@@ -108,19 +120,13 @@ export async function startEmbedded(
   } finally {
     await admin.end().catch(() => undefined)
   }
+  const urlFor = (user: string, password: string): string =>
+    connectionUrl({ user, password, port, database: DATABASE_NAME })
   return {
-    ownerUrl: connectionUrl({
-      user: OWNER_ROLE,
-      password: config.postgres.ownerPassword,
-      port,
-      database: DATABASE_NAME,
-    }),
-    appUrl: connectionUrl({
-      user: APP_ROLE,
-      password: config.postgres.appPassword,
-      port,
-      database: DATABASE_NAME,
-    }),
+    ownerUrl: urlFor(OWNER_ROLE, config.postgres.ownerPassword),
+    appUrl: urlFor(APP_ROLE, config.postgres.appPassword),
+    adminUrl: urlFor(ADMIN_ROLE, config.postgres.adminPassword),
+    authUrl: urlFor(AUTH_ROLE, config.postgres.authPassword),
     embedded: true,
     close: () => server.stop(),
   }

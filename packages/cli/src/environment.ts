@@ -11,7 +11,7 @@ export async function openDatabaseEnvironment(
   log: (line: string) => void,
   options: { needApp: boolean } = { needApp: true },
 ): Promise<DatabaseEnvironment> {
-  const { databaseUrl: ownerUrl, appDatabaseUrl: appUrl } = readSettings()
+  const { databaseUrl: ownerUrl, appDatabaseUrl: appUrl, adminDatabaseUrl, authDatabaseUrl } = readSettings()
   if (ownerUrl) {
     if (!appUrl && options.needApp) {
       throw new CliError(
@@ -20,7 +20,14 @@ export async function openDatabaseEnvironment(
         { exitCode: 2 },
       )
     }
-    return { ownerUrl, appUrl: appUrl ?? '', embedded: false, close: async () => undefined }
+    return {
+      ownerUrl,
+      appUrl: appUrl ?? '',
+      adminUrl: adminDatabaseUrl,
+      authUrl: authDatabaseUrl,
+      embedded: false,
+      close: async () => undefined,
+    }
   }
   const home = rowfenceHome()
   return startEmbedded(home, await loadLocalConfig(home), log)

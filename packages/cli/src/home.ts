@@ -16,6 +16,8 @@ export interface LocalConfig {
     readonly superuserPassword: string
     readonly ownerPassword: string
     readonly appPassword: string
+    readonly adminPassword: string
+    readonly authPassword: string
   }
 }
 
@@ -54,6 +56,8 @@ export async function loadLocalConfig(home: string): Promise<LocalConfig> {
       superuserPassword: secret(),
       ownerPassword: secret(),
       appPassword: secret(),
+      adminPassword: secret(),
+      authPassword: secret(),
     },
   }
   await mkdir(home, { recursive: true, mode: 0o755 })

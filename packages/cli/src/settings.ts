@@ -4,6 +4,8 @@ import { CliError } from './cli-error.ts'
 export interface Settings {
   readonly databaseUrl: string | undefined
   readonly appDatabaseUrl: string | undefined
+  readonly adminDatabaseUrl: string | undefined
+  readonly authDatabaseUrl: string | undefined
   readonly host: string
   readonly port: number
   readonly logLevel: string
@@ -37,6 +39,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     databaseUrl: env['DATABASE_URL'] || undefined,
     appDatabaseUrl: env['APP_DATABASE_URL'] || undefined,
+    adminDatabaseUrl: env['ADMIN_DATABASE_URL'] || undefined,
+    authDatabaseUrl: env['AUTH_DATABASE_URL'] || undefined,
     host: env['HOST'] || '127.0.0.1',
     port: integer(env, 'PORT', 0, 65535) ?? 3000,
     logLevel,

@@ -8,6 +8,8 @@ export interface DatabaseSetup {
   readonly appRole: string
   readonly appPassword: string
   readonly database: string
+  /** More login roles that may only connect (e.g. an admin and a login-lookup role with their own policies). */
+  readonly extraRoles?: readonly { readonly role: string; readonly password: string }[] | undefined
 }
 
 /** Builds a statement server-side with format(%I, %L) so names and passwords are quoted by PostgreSQL. */
@@ -38,6 +40,7 @@ async function ensureLoginRole(client: ClientBase, role: string, password: strin
 export async function provisionDatabase(adminClient: ClientBase, setup: DatabaseSetup): Promise<void> {
   await ensureLoginRole(adminClient, setup.ownerRole, setup.ownerPassword)
   await ensureLoginRole(adminClient, setup.appRole, setup.appPassword)
+  for (const extra of setup.extraRoles ?? []) await ensureLoginRole(adminClient, extra.role, extra.password)
   const { rowCount } = await adminClient.query('SELECT 1 FROM pg_database WHERE datname = $1', [
     setup.database,
   ])
@@ -50,5 +53,7 @@ export async function provisionDatabase(adminClient: ClientBase, setup: Database
     setup.database,
     setup.ownerRole,
   )
-  await execFormatted(adminClient, 'GRANT CONNECT ON DATABASE %I TO %I', setup.database, setup.appRole)
+  for (const role of [setup.appRole, ...(setup.extraRoles ?? []).map((extra) => extra.role)]) {
+    await execFormatted(adminClient, 'GRANT CONNECT ON DATABASE %I TO %I', setup.database, role)
+  }
 }

@@ -39,7 +39,7 @@ describe('the app role', () => {
     expect(Number(rows[0].owned)).toBe(0)
   })
 
-  it('holds only DML on tenant tables: no TRUNCATE, REFERENCES or TRIGGER', async () => {
+  it('holds only DML on tenant tables: no TRUNCATE, REFERENCES or TRIGGER, nothing on platform tables', async () => {
     const { rows } = await db.pool('admin').query(
       `SELECT c.relname, p.privilege, has_table_privilege($1, c.oid, p.privilege) AS granted
          FROM pg_class c CROSS JOIN unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) AS p (privilege)
@@ -49,39 +49,64 @@ describe('the app role', () => {
     )
     const granted = rows.filter((row) => row.granted).map((row) => `${row.relname}:${row.privilege}`)
     expect(granted).toEqual([
+      'articles:DELETE',
+      'articles:INSERT',
+      'articles:SELECT',
+      'articles:UPDATE',
       'items:DELETE',
       'items:INSERT',
       'items:SELECT',
       'items:UPDATE',
+      'tenant_storage:SELECT',
       'tenants:SELECT',
     ])
+  })
+
+  it('reads users through column grants that leave out password_hash', async () => {
+    const { rows } = await db.pool('admin').query(
+      `SELECT attname FROM pg_attribute
+        WHERE attrelid = 'public.users'::regclass AND attnum > 0 AND NOT attisdropped
+          AND has_column_privilege($1, attrelid, attnum, 'SELECT')
+        ORDER BY attnum`,
+      [db.cluster.appRole],
+    )
+    expect(rows.map((row) => row.attname)).toEqual(['tenant_id', 'id', 'name', 'created_at'])
   })
 })
 
 describe('every tenant table', () => {
+  const tenantTables = ['articles', 'items', 'tenant_storage', 'tenants', 'users']
+
   it('has row-level security enabled and forced', async () => {
     const { rows } = await db.pool('admin').query(
       `SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
-        WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY relname`,
+        WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
+          AND (relname = 'tenants' OR EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = pg_class.oid AND attname = 'tenant_id'))
+        ORDER BY relname`,
     )
-    expect(rows).toEqual([
-      { relname: 'items', relrowsecurity: true, relforcerowsecurity: true },
-      { relname: 'tenants', relrowsecurity: true, relforcerowsecurity: true },
-    ])
+    expect(rows).toEqual(
+      tenantTables.map((relname) => ({ relname, relrowsecurity: true, relforcerowsecurity: true })),
+    )
   })
 
-  it('has a restrictive tenant floor with USING and WITH CHECK reading the context once per query', async () => {
+  it('has a restrictive tenant floor for the app role, and every app-role policy checks the tenant', async () => {
     const { rows } = await db.pool('admin').query(
-      `SELECT tablename, policyname, permissive, cmd, qual, with_check FROM pg_policies
+      `SELECT tablename, policyname, permissive, cmd, roles::text[] AS roles, qual, with_check FROM pg_policies
         WHERE schemaname = 'public' ORDER BY tablename, policyname`,
     )
-    const floors = rows.filter((row) => row.permissive === 'RESTRICTIVE')
-    expect(floors.map((row) => row.tablename)).toEqual(['items', 'tenants'])
-    for (const policy of rows) {
-      expect(policy.cmd).toBe('ALL')
-      for (const expression of [policy.qual, policy.with_check]) {
-        expect(expression).toMatch(/= \( SELECT rowfence\.current_tenant_id\(\) AS current_tenant_id\)/)
-      }
+    const forApp = rows.filter((row) => row.roles.includes(db.cluster.appRole))
+    const floors = forApp.filter((row) => row.permissive === 'RESTRICTIVE' && row.cmd === 'ALL')
+    expect(floors.map((row) => row.tablename)).toEqual(tenantTables)
+    const tenantCheck = /(tenant_id|id) = \( SELECT rowfence\.current_tenant_id\(\) AS current_tenant_id\)/
+    for (const policy of forApp) {
+      const expressions = {
+        ALL: [policy.qual, policy.with_check],
+        UPDATE: [policy.qual, policy.with_check],
+        SELECT: [policy.qual],
+        DELETE: [policy.qual],
+        INSERT: [policy.with_check],
+      }[policy.cmd as 'ALL'] as string[]
+      for (const expression of expressions) expect(`${policy.policyname}: ${expression}`).toMatch(tenantCheck)
     }
   })
 
