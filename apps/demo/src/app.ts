@@ -2,13 +2,17 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import type { Pool } from 'pg'
 import type { TenantDatabase } from '@rowfence/core'
+import { LoginLimiter } from './auth/login-limiter.ts'
 import { secretKey } from './auth/token.ts'
 import { createAuthenticate } from './plugins/authenticate.ts'
 import { registerErrorHandling } from './plugins/error-handler.ts'
 import { RequestLog } from './plugins/request-log.ts'
 import { itemRoutes } from './routes/items.ts'
-import { errorSchema, itemSchema, tenantSchema } from './routes/schemas.ts'
+import { allSchemas } from './routes/schemas.ts'
+import { articlesApiRoutes } from './routes/articles-api.ts'
+import { apiTokenRoutes } from './routes/api-tokens.ts'
 import { tenantRoutes } from './routes/tenants.ts'
 
 export interface DemoAppOptions {
@@ -17,6 +21,10 @@ export interface DemoAppOptions {
   readonly jwtSecret: string
   /** Insecure demo mode: also accept `X-Tenant-Id: <uuid>` without a token. */
   readonly trustTenantHeader?: boolean | undefined
+  /** Login lookups (rowfence_auth). Without it, /api/tokens and the login page are not served. */
+  readonly authPool?: Pool | undefined
+  /** Platform operators (rowfence_admin). Without it, the admin pages are not served. */
+  readonly adminPool?: Pool | undefined
   /** pino options, or false to silence logs (tests). */
   readonly logger?: FastifyServerOptions['logger'] | undefined
 }
@@ -35,9 +43,7 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
   })
 
   registerErrorHandling(app)
-  app.addSchema(itemSchema)
-  app.addSchema(tenantSchema)
-  app.addSchema(errorSchema)
+  for (const schema of allSchemas) app.addSchema(schema)
 
   await app.register(swagger, {
     openapi: {
@@ -68,7 +74,13 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
     api.addHook('onRequest', authenticate)
     itemRoutes(api, options.db)
     tenantRoutes(api, options.db)
+    articlesApiRoutes(api, options.db)
   })
+
+  // Failed logins are limited per client address and per tenant+user, shared by the API and the pages.
+  const limiter = new LoginLimiter({ maxFailures: { ip: 20, user: 5 }, windowMs: 15 * 60_000 })
+  if (options.authPool)
+    apiTokenRoutes(app, { authPool: options.authPool, limiter, jwtSecret: options.jwtSecret })
 
   return app
 }

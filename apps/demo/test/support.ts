@@ -21,10 +21,12 @@ export class LogCapture extends Writable {
 
 export async function buildTestApp(
   pool: pg.Pool,
-  options: { trustTenantHeader?: boolean; logs?: LogCapture } = {},
+  options: { trustTenantHeader?: boolean; logs?: LogCapture; authPool?: pg.Pool; adminPool?: pg.Pool } = {},
 ): Promise<FastifyInstance> {
   const app = await buildApp({
     db: createTenantDatabase(pool),
+    authPool: options.authPool,
+    adminPool: options.adminPool,
     jwtSecret: TEST_SECRET,
     trustTenantHeader: options.trustTenantHeader ?? false,
     logger: options.logs ? { level: 'info', stream: options.logs } : false,

@@ -1,14 +1,14 @@
 import { RowfenceError } from '@rowfence/core'
 
 export interface LoginLimiterOptions {
-  /** Failures allowed per key within the window before further attempts are refused. */
-  readonly maxFailures: number
+  /** Failures allowed within the window per kind of key (`ip:...`, `user:...`) before attempts are refused. */
+  readonly maxFailures: Readonly<Record<string, number>>
   readonly windowMs: number
   readonly now?: () => number
 }
 
 /**
- * Counts failed logins per key (an IP, a tenant+user) in a fixed window. Once a key reaches the limit every
+ * Counts failed logins per key (`ip:<address>`, `user:<tenant>/<user>`) in a fixed window. Once a key reaches the limit every
  * attempt for it is refused with 429 ROWFENCE_RATE_LIMITED until the window ends, right password or not;
  * a success clears the user's key. In-memory: per process, which is what a brute-force brake needs.
  */
@@ -26,7 +26,7 @@ export class LoginLimiter {
     for (const key of keys) {
       const entry = this.#failures.get(key)
       if (entry && entry.resetAt <= now) this.#failures.delete(key)
-      else if (entry && entry.count >= this.#options.maxFailures) {
+      else if (entry && entry.count >= this.#limitOf(key)) {
         throw new RowfenceError('ROWFENCE_RATE_LIMITED', {
           details: { retryAfterSeconds: Math.ceil((entry.resetAt - now) / 1000) },
         })
@@ -47,6 +47,12 @@ export class LoginLimiter {
 
   clear(key: string): void {
     this.#failures.delete(key)
+  }
+
+  #limitOf(key: string): number {
+    const limit = this.#options.maxFailures[key.slice(0, key.indexOf(':'))]
+    if (limit === undefined) throw new TypeError(`No failure limit for the key kind of ${key}`)
+    return limit
   }
 
   #sweep(now: number): void {

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto'
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import { isUuid, RowfenceError } from '@rowfence/core'
 
 /** The one algorithm tokens are signed and verified with; verification refuses every other. */
 export const TOKEN_ALGORITHM = 'HS256'
 export const TOKEN_ISSUER = 'rowfence'
+/** API tokens (Authorization: Bearer); the default audience. */
 export const TOKEN_AUDIENCE = 'rowfence-api'
+/** Web sessions (the session cookie of the pages): a cookie is never accepted as an API token, nor the reverse. */
+export const SESSION_AUDIENCE = 'rowfence-web'
+/** Platform operators' sessions (admin pages). */
+export const OPERATOR_AUDIENCE = 'rowfence-admin'
+export type TenantAudience = typeof TOKEN_AUDIENCE | typeof SESSION_AUDIENCE
 const MIN_SECRET_BYTES = 32
 
 export interface TokenClaims {
@@ -19,6 +25,7 @@ export interface SignTokenOptions extends TokenClaims {
   readonly secret: string
   /** A jose time span such as `1h` or `7d`. */
   readonly expiresIn?: string | undefined
+  readonly audience?: TenantAudience | undefined
 }
 
 export function secretKey(secret: string): Uint8Array {
@@ -42,7 +49,7 @@ export async function signToken(options: SignTokenOptions): Promise<string> {
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT' })
     .setSubject(options.subject)
     .setIssuer(TOKEN_ISSUER)
-    .setAudience(TOKEN_AUDIENCE)
+    .setAudience(options.audience ?? TOKEN_AUDIENCE)
     .setIssuedAt()
     .setJti(randomUUID())
     .setExpirationTime(options.expiresIn ?? '1h')
@@ -53,22 +60,56 @@ const unauthenticated = (message: string, cause?: unknown): RowfenceError =>
   new RowfenceError('ROWFENCE_UNAUTHENTICATED', { message, cause })
 
 /** Verifies signature, algorithm, issuer, audience and expiry; any failure is ROWFENCE_UNAUTHENTICATED. */
-export async function verifyToken(token: string, key: Uint8Array): Promise<TokenClaims> {
-  let payload
+async function verifyClaims(token: string, key: Uint8Array, audience: string): Promise<JWTPayload> {
   try {
-    ;({ payload } = await jwtVerify(token, key, {
+    const { payload } = await jwtVerify(token, key, {
       algorithms: [TOKEN_ALGORITHM],
       issuer: TOKEN_ISSUER,
-      audience: TOKEN_AUDIENCE,
+      audience,
       requiredClaims: ['exp', 'sub'],
-    }))
+    })
+    return payload
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired', error)
     throw unauthenticated('The token is not valid', error)
   }
+}
+
+export async function verifyToken(
+  token: string,
+  key: Uint8Array,
+  audience: TenantAudience = TOKEN_AUDIENCE,
+): Promise<TokenClaims> {
+  const payload = await verifyClaims(token, key, audience)
   const tenantId = payload['tenant_id']
   const userId = payload['user_id']
   if (!isUuid(tenantId)) throw unauthenticated('The token carries no valid tenant id')
   if (userId !== undefined && !isUuid(userId)) throw unauthenticated('The token carries an invalid user id')
   return { tenantId: tenantId.toLowerCase(), subject: payload.sub ?? '', userId }
+}
+
+export interface OperatorClaims {
+  readonly operatorId: string
+  readonly name: string
+}
+
+export async function signOperatorSession(
+  options: OperatorClaims & { readonly secret: string; readonly expiresIn?: string },
+): Promise<string> {
+  return new SignJWT({ name: options.name })
+    .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT' })
+    .setSubject(options.operatorId)
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(OPERATOR_AUDIENCE)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime(options.expiresIn ?? '2h')
+    .sign(secretKey(options.secret))
+}
+
+export async function verifyOperatorSession(token: string, key: Uint8Array): Promise<OperatorClaims> {
+  const payload = await verifyClaims(token, key, OPERATOR_AUDIENCE)
+  const name = payload['name']
+  if (!isUuid(payload.sub) || typeof name !== 'string') throw unauthenticated('The session is not valid')
+  return { operatorId: payload.sub, name }
 }

@@ -56,6 +56,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const failure = toHttpError(error)
     if (failure.statusCode >= 500) request.log.error({ err: error, code: failure.code }, 'request failed')
     else request.log.info({ code: failure.code }, 'request rejected')
+    const retryAfter = failure.details?.['retryAfterSeconds']
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
     return reply.code(failure.statusCode).send(failure.toJSON())
   })
 
