@@ -13,6 +13,7 @@ import { itemRoutes } from './routes/items.ts'
 import { allSchemas } from './routes/schemas.ts'
 import { articlesApiRoutes } from './routes/articles-api.ts'
 import { apiTokenRoutes } from './routes/api-tokens.ts'
+import { webRoutes } from './routes/web.ts'
 import { tenantRoutes } from './routes/tenants.ts'
 
 export interface DemoAppOptions {
@@ -79,8 +80,17 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
 
   // Failed logins are limited per client address and per tenant+user, shared by the API and the pages.
   const limiter = new LoginLimiter({ maxFailures: { ip: 20, user: 5 }, windowMs: 15 * 60_000 })
-  if (options.authPool)
+  if (options.authPool) {
     apiTokenRoutes(app, { authPool: options.authPool, limiter, jwtSecret: options.jwtSecret })
+  }
+  await app.register(webRoutes, {
+    db: options.db,
+    authPool: options.authPool,
+    adminPool: options.adminPool,
+    limiter,
+    jwtSecret: options.jwtSecret,
+    key: secretKey(options.jwtSecret),
+  })
 
   return app
 }

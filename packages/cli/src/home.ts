@@ -36,7 +36,14 @@ export async function loadLocalConfig(home: string): Promise<LocalConfig> {
     ) {
       throw new Error('unexpected shape')
     }
-    return parsed
+    if (parsed.postgres.adminPassword && parsed.postgres.authPassword) return parsed
+    // Written before the admin and login roles existed: add their passwords.
+    const upgraded: LocalConfig = {
+      ...parsed,
+      postgres: { ...parsed.postgres, adminPassword: secret(), authPassword: secret() },
+    }
+    await writeFile(file, JSON.stringify(upgraded, null, 2) + '\n', { mode: 0o600 })
+    return upgraded
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new CliError(

@@ -10,6 +10,10 @@ export const errorCatalogue = {
   ROWFENCE_INVALID_INPUT: { status: 400, message: 'The request is not valid' },
   ROWFENCE_UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required' },
   ROWFENCE_FORBIDDEN: { status: 403, message: 'This action is not allowed for the current tenant or user' },
+  ROWFENCE_INVALID_CSRF_TOKEN: {
+    status: 403,
+    message: 'The form is out of date or was not sent from this site; reload the page and try again',
+  },
   ROWFENCE_NOT_FOUND: { status: 404, message: 'Not found' },
   ROWFENCE_METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this resource' },
   ROWFENCE_CONFLICT: { status: 409, message: 'The request conflicts with existing data' },

@@ -22,6 +22,9 @@ async function execFormatted(client: ClientBase, template: string, ...args: stri
 }
 
 async function ensureLoginRole(client: ClientBase, role: string, password: string): Promise<void> {
+  if (typeof password !== 'string' || password.length < 16) {
+    throw new TypeError(`The password for role ${role} must be a string of at least 16 characters`)
+  }
   const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])
   const verb = rowCount ? 'ALTER' : 'CREATE'
   await execFormatted(

@@ -16,6 +16,9 @@ export function toHttpError(error: unknown): RowfenceError {
     return new RowfenceError('ROWFENCE_INVALID_INPUT', { message: fastifyError.message, cause: error })
   }
   switch (fastifyError?.code) {
+    case 'FST_CSRF_INVALID_TOKEN':
+    case 'FST_CSRF_MISSING_SECRET':
+      return new RowfenceError('ROWFENCE_INVALID_CSRF_TOKEN', { cause: error })
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new RowfenceError('ROWFENCE_INVALID_INPUT', {

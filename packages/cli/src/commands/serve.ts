@@ -1,6 +1,15 @@
 import pg from 'pg'
 import { createTenantDatabase, loadMigrations, migrate } from '@rowfence/core'
-import { buildApp, demoMigrationsDir, itemsDemo, seedDemo, signToken } from '@rowfence/demo'
+import {
+  buildApp,
+  DEMO_OPERATOR,
+  DEMO_PASSWORD,
+  demoMigrationsDir,
+  itemsDemo,
+  seedDemo,
+  signToken,
+  type SeedCounts,
+} from '@rowfence/demo'
 import { openDatabaseEnvironment } from '../environment.ts'
 import { jwtSecret } from '../home.ts'
 import { readSettings } from '../settings.ts'
@@ -10,6 +19,13 @@ const TRUST_HEADER_WARNING = `
 !!! INSECURE DEMO MODE: ROWFENCE_TRUST_TENANT_HEADER=1 !!!
 !!! Any client can act as any tenant by sending "X-Tenant-Id: <uuid>". Never use this in production. !!!
 `
+
+function describeSeed(seeded: SeedCounts): string {
+  return (
+    `seeded ${seeded.tenants} tenant(s), ${seeded.items} item(s), ${seeded.users} user(s), ` +
+    `${seeded.articles} article(s), ${seeded.operators} operator(s)`
+  )
+}
 
 async function printWelcome(io: CommandIo, url: string, secret: string, trustHeader: boolean): Promise<void> {
   const tokens = await Promise.all(
@@ -35,6 +51,13 @@ async function printWelcome(io: CommandIo, url: string, secret: string, trustHea
   }
   lines.push('', 'Try:', `  curl -H "Authorization: Bearer ${tokens[0]?.token}" ${url}/items/`)
   if (trustHeader) lines.push(`  curl --header "X-tenant-id: ${itemsDemo.tenants[0]?.id}" ${url}/items/`)
+  lines.push(
+    '',
+    `Web app: ${url}/login  tenant alpha|bravo|charlie, user <tenant>-0|1|2 (e.g. alpha-0), password ${DEMO_PASSWORD}`,
+    `Admin:   ${url}/admin/login  operator ${DEMO_OPERATOR.name}, password ${DEMO_OPERATOR.password}`,
+    `API token from credentials:`,
+    `  curl -X POST -H 'content-type: application/json' -d '{"tenant":"alpha","user":"alpha-0","password":"${DEMO_PASSWORD}"}' ${url}/api/tokens`,
+  )
   lines.push('', 'Ctrl-C stops the server and PostgreSQL.', '')
   io.out(lines.join('\n'))
 }
@@ -50,15 +73,24 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
     max: settings.poolSize,
   })
   appPool.on('error', (error) => io.err(`idle database connection failed: ${error.message}`))
+  // The login-lookup and operator roles get small pools of their own; without their URLs those pages are off.
+  const rolePool = (url: string | undefined) => {
+    if (!url) return undefined
+    const pool = new pg.Pool({ connectionString: url, max: 3 })
+    pool.on('error', (error) => io.err(`idle database connection failed: ${error.message}`))
+    return pool
+  }
+  const authPool = rolePool(environment.authUrl)
+  const adminPool = rolePool(environment.adminUrl)
+  if (!authPool) io.err('AUTH_DATABASE_URL is not set: the login page and POST /api/tokens are off')
+  if (!adminPool) io.err('ADMIN_DATABASE_URL is not set: the admin pages are off')
   try {
     if (options.migrateAndSeed) {
       const ownerPool = new pg.Pool({ connectionString: environment.ownerUrl, max: 2 })
       try {
         const { applied } = await migrate(ownerPool, { migrations: await loadMigrations(demoMigrationsDir) })
         const seeded = await seedDemo(ownerPool)
-        io.err(
-          `migrations applied: ${applied.length}; seeded ${seeded.tenants} tenant(s), ${seeded.items} item(s)`,
-        )
+        io.err(`migrations applied: ${applied.length}; ${describeSeed(seeded)}`)
       } finally {
         await ownerPool.end()
       }
@@ -66,6 +98,8 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
     if (trustHeader) io.err(TRUST_HEADER_WARNING)
     const app = await buildApp({
       db: createTenantDatabase(appPool),
+      authPool,
+      adminPool,
       jwtSecret: secret,
       trustTenantHeader: trustHeader,
       logger: { level: settings.logLevel, redact: ['req.headers.authorization'] },
@@ -87,7 +121,7 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
     await app.close()
     return 0
   } finally {
-    await appPool.end()
+    await Promise.all([appPool.end(), authPool?.end(), adminPool?.end()])
     await environment.close()
   }
 }
@@ -134,7 +168,7 @@ Inserts the demo tenants and items that are missing, through the tenant context 
     const pool = new pg.Pool({ connectionString: environment.ownerUrl, max: 2 })
     try {
       const seeded = await seedDemo(pool)
-      io.err(`seeded ${seeded.tenants} tenant(s), ${seeded.items} item(s)`)
+      io.err(describeSeed(seeded))
       return 0
     } finally {
       await pool.end()
