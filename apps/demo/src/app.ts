@@ -26,6 +26,8 @@ export interface DemoAppOptions {
   readonly authPool?: Pool | undefined
   /** Platform operators (rowfence_admin). Without it, the admin pages are not served. */
   readonly adminPool?: Pool | undefined
+  /** Trust X-Forwarded-* from a proxy in front (Fastify's trustProxy): needed for Secure cookies behind TLS termination. */
+  readonly trustProxy?: boolean | string | undefined
   /** pino options, or false to silence logs (tests). */
   readonly logger?: FastifyServerOptions['logger'] | undefined
 }
@@ -36,6 +38,7 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
   const app = Fastify({
     logger: options.logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] },
     genReqId: () => randomUUID(),
+    trustProxy: options.trustProxy ?? false,
     logController: new RequestLog(),
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 64 * 1024,

@@ -21,12 +21,19 @@ export class LogCapture extends Writable {
 
 export async function buildTestApp(
   pool: pg.Pool,
-  options: { trustTenantHeader?: boolean; logs?: LogCapture; authPool?: pg.Pool; adminPool?: pg.Pool } = {},
+  options: {
+    trustTenantHeader?: boolean
+    logs?: LogCapture
+    authPool?: pg.Pool
+    adminPool?: pg.Pool
+    trustProxy?: boolean
+  } = {},
 ): Promise<FastifyInstance> {
   const app = await buildApp({
     db: createTenantDatabase(pool),
     authPool: options.authPool,
     adminPool: options.adminPool,
+    trustProxy: options.trustProxy,
     jwtSecret: TEST_SECRET,
     trustTenantHeader: options.trustTenantHeader ?? false,
     logger: options.logs ? { level: 'info', stream: options.logs } : false,

@@ -11,6 +11,8 @@ export interface Settings {
   readonly logLevel: string
   readonly poolSize: number
   readonly trustTenantHeader: boolean
+  /** Fastify trustProxy: `1`/`true` trusts any proxy, other values are passed on (addresses, CIDRs, hop count). */
+  readonly trustProxy: boolean | string
   readonly embeddedPort: number | undefined
   readonly debug: boolean
 }
@@ -46,6 +48,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logLevel,
     poolSize: integer(env, 'PG_POOL_SIZE', 1, 1000) ?? 10,
     trustTenantHeader: env['ROWFENCE_TRUST_TENANT_HEADER'] === '1',
+    trustProxy: !env['TRUST_PROXY']
+      ? false
+      : ['1', 'true'].includes(env['TRUST_PROXY'])
+        ? true
+        : env['TRUST_PROXY'],
     embeddedPort: integer(env, 'ROWFENCE_PG_PORT', 1, 65535),
     debug: Boolean(env['ROWFENCE_DEBUG']),
   }

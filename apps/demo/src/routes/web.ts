@@ -42,7 +42,7 @@ const sessionCookie = { path: '/', httpOnly: true, sameSite: 'lax', secure: 'aut
 
 const articleForm = {
   type: 'object',
-  required: ['title', '_csrf'],
+  required: ['title'],
   additionalProperties: false,
   properties: {
     _csrf: { type: 'string' },
@@ -163,7 +163,7 @@ export async function webRoutes(app: FastifyInstance, options: WebOptions): Prom
           hide: true,
           body: {
             type: 'object',
-            required: ['tenant', 'user', 'password', '_csrf'],
+            required: ['tenant', 'user', 'password'],
             properties: {
               _csrf: { type: 'string' },
               tenant: { type: 'string', minLength: 1, maxLength: 200 },
@@ -325,7 +325,7 @@ export async function webRoutes(app: FastifyInstance, options: WebOptions): Prom
           hide: true,
           body: {
             type: 'object',
-            required: ['name', 'password', '_csrf'],
+            required: ['name', 'password'],
             properties: {
               _csrf: { type: 'string' },
               name: { type: 'string', minLength: 1, maxLength: 100 },

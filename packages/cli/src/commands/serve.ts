@@ -102,6 +102,7 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
       adminPool,
       jwtSecret: secret,
       trustTenantHeader: trustHeader,
+      trustProxy: settings.trustProxy,
       logger: { level: settings.logLevel, redact: ['req.headers.authorization'] },
     })
     await app.listen({ host, port })
