@@ -349,10 +349,22 @@ describe('OpenAPI', () => {
   it('lists every articles-app route with its error responses, and no page route', async () => {
     const spec = (await app.inject({ url: '/openapi.json' })).json()
     expect(Object.keys(spec.paths)).toEqual(
-      expect.arrayContaining(['/api/users', '/api/articles', '/api/articles/{id}', '/api/storage', '/api/tokens']),
+      expect.arrayContaining([
+        '/api/users',
+        '/api/articles',
+        '/api/articles/{id}',
+        '/api/storage',
+        '/api/tokens',
+      ]),
     )
-    expect(Object.keys(spec.paths['/api/articles/{id}'])).toEqual(expect.arrayContaining(['get', 'patch', 'delete']))
+    expect(Object.keys(spec.paths['/api/articles/{id}'])).toEqual(
+      expect.arrayContaining(['get', 'patch', 'delete']),
+    )
     expect(spec.paths['/api/articles/{id}'].patch.responses).toHaveProperty('403')
-    expect(Object.keys(spec.paths).filter((path) => !path.startsWith('/api/') && !['/items/', '/tenants/'].includes(path))).toEqual([])
+    expect(
+      Object.keys(spec.paths).filter(
+        (path) => !path.startsWith('/api/') && !['/items/', '/tenants/'].includes(path),
+      ),
+    ).toEqual([])
   })
 })
