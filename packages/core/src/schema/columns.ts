@@ -28,7 +28,11 @@ export interface ColumnState {
   readonly unique: boolean
   readonly default: DefaultModel | null
   /** A range check on the value (numbers) or on `length(value)` (text). */
-  readonly check: { readonly fn: 'length' | null; readonly min: string | null; readonly max: string | null } | null
+  readonly check: {
+    readonly fn: 'length' | null
+    readonly min: string | null
+    readonly max: string | null
+  } | null
 }
 
 const invalid = (message: string): RowfenceError => new RowfenceError('ROWFENCE_SCHEMA_INVALID', { message })
@@ -64,7 +68,8 @@ function defaultModel(type: ColumnType, value: unknown): DefaultModel {
       if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw wrong()
       return { kind: 'number', value: String(value) }
     case 'bigint':
-      if (typeof value !== 'bigint' && (typeof value !== 'number' || !Number.isSafeInteger(value))) throw wrong()
+      if (typeof value !== 'bigint' && (typeof value !== 'number' || !Number.isSafeInteger(value)))
+        throw wrong()
       return { kind: 'number', value: value.toString() }
     case 'double precision':
       if (typeof value !== 'number' || !Number.isFinite(value)) throw wrong()
@@ -91,7 +96,14 @@ export class ColumnBuilder<T extends ColumnType = ColumnType> {
 
   constructor(type: T, state?: ColumnState) {
     this.type = type
-    this.#state = state ?? { type, notNull: false, primaryKey: false, unique: false, default: null, check: null }
+    this.#state = state ?? {
+      type,
+      notNull: false,
+      primaryKey: false,
+      unique: false,
+      default: null,
+      check: null,
+    }
   }
 
   /** @internal */

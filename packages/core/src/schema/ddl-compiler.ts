@@ -97,7 +97,8 @@ function foreignKeySql(foreignKey: ForeignKeyModel): string {
     `REFERENCES ${q(foreignKey.references.table)} ${columnList(foreignKey.references.columns)}`
   if (foreignKey.onDelete === 'cascade') sql += ' ON DELETE CASCADE'
   else if (foreignKey.onDelete === 'restrict') sql += ' ON DELETE RESTRICT'
-  else if (foreignKey.onDelete === 'set null') sql += ` ON DELETE SET NULL ${columnList(foreignKey.setNullColumns)}`
+  else if (foreignKey.onDelete === 'set null')
+    sql += ` ON DELETE SET NULL ${columnList(foreignKey.setNullColumns)}`
   return sql
 }
 
@@ -109,7 +110,8 @@ function contextCall(which: 'tenant' | 'user', flavour: SchemaFlavour): string {
 }
 
 function predicateSql(predicate: Predicate, flavour: SchemaFlavour, nested = false): string {
-  if (predicate.kind === 'context') return `${q(predicate.column)} = ${contextCall(predicate.context, flavour)}`
+  if (predicate.kind === 'context')
+    return `${q(predicate.column)} = ${contextCall(predicate.context, flavour)}`
   if (predicate.kind === 'and' && predicate.all.length > 0) {
     const sql = predicate.all.map((part) => predicateSql(part, flavour, true)).join(' AND ')
     return nested ? `(${sql})` : sql
@@ -150,7 +152,9 @@ function createTableSql(table: TableModel): string {
 
 function contextSql(appRole: string): string {
   const schema = q(CONTEXT_SCHEMA)
-  const functions = (['tenant', 'user'] as const).map((which) => qualifiedName(CONTEXT_SCHEMA, CONTEXT_FUNCTIONS[which]))
+  const functions = (['tenant', 'user'] as const).map((which) =>
+    qualifiedName(CONTEXT_SCHEMA, CONTEXT_FUNCTIONS[which]),
+  )
   const body = (setting: string): string => {
     const sql = `SELECT NULLIF(current_setting(${quoteLiteral(setting)}, true), '')::uuid`
     if (sql.includes('$$')) throw corrupt('a context function')

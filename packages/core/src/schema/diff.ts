@@ -61,11 +61,18 @@ function createTableOperations(table: TableModel, model: SchemaModel): Operation
           : `${JSON.stringify(name)}: tenant table`,
     },
     { kind: 'createTable', table },
-    ...(table.distribution ? [{ kind: 'distributeTable' as const, table: name, distribution: table.distribution }] : []),
+    ...(table.distribution
+      ? [{ kind: 'distributeTable' as const, table: name, distribution: table.distribution }]
+      : []),
     ...table.foreignKeys.map((foreignKey): Operation => ({ kind: 'addForeignKey', table: name, foreignKey })),
     ...table.indexes.map((index): Operation => ({ kind: 'createIndex', table: name, index })),
     { kind: 'enableRls', table: name },
-    ...table.policies.map((policy): Operation => ({ kind: 'createPolicy', table: name, policy, flavour: model.flavour })),
+    ...table.policies.map((policy): Operation => ({
+      kind: 'createPolicy',
+      table: name,
+      policy,
+      flavour: model.flavour,
+    })),
     { kind: 'revokeAllFromPublic', table: name },
     { kind: 'grant', table: name, privileges: table.grants, role: model.appRole },
   ]
@@ -100,8 +107,10 @@ function alterTable(
   if (before.kind !== after.kind || before.tenantColumn !== after.tenantColumn) {
     problems.push(`table ${label} changed between a tenant table and the tenants table`)
   }
-  if (!sameData(before.primaryKey, after.primaryKey)) problems.push(`the primary key of table ${label} changed`)
-  if (!sameData(before.distribution, after.distribution)) problems.push(`the distribution of table ${label} changed`)
+  if (!sameData(before.primaryKey, after.primaryKey))
+    problems.push(`the primary key of table ${label} changed`)
+  if (!sameData(before.distribution, after.distribution))
+    problems.push(`the distribution of table ${label} changed`)
 
   // Columns.
   const oldColumns = byName(before.columns)
@@ -145,19 +154,24 @@ function alterTable(
   const touchesRetyped = (policy: PolicyModel): boolean =>
     [...predicateColumns(policy.using), ...predicateColumns(policy.withCheck)].some((c) => retyped.has(c))
   const policies = changes(before.policies, after.policies, touchesRetyped)
-  for (const policy of policies.removed) phases.dropPolicies.push({ kind: 'dropPolicy', table, name: policy.name })
+  for (const policy of policies.removed)
+    phases.dropPolicies.push({ kind: 'dropPolicy', table, name: policy.name })
   for (const policy of policies.added) {
     phases.policies.push({ kind: 'createPolicy', table, policy, flavour: model.flavour })
   }
 
   const revoked = before.grants.filter((privilege) => !after.grants.includes(privilege))
   const granted = after.grants.filter((privilege) => !before.grants.includes(privilege))
-  if (revoked.length > 0) phases.revokes.push({ kind: 'revoke', table, privileges: revoked, role: model.appRole })
-  if (granted.length > 0) phases.grants.push({ kind: 'grant', table, privileges: granted, role: model.appRole })
+  if (revoked.length > 0)
+    phases.revokes.push({ kind: 'revoke', table, privileges: revoked, role: model.appRole })
+  if (granted.length > 0)
+    phases.grants.push({ kind: 'grant', table, privileges: granted, role: model.appRole })
 
   const foreignKeys = changes(before.foreignKeys, after.foreignKeys)
-  for (const key of foreignKeys.removed) phases.dropForeignKeys.push({ kind: 'dropConstraint', table, name: key.name })
-  for (const foreignKey of foreignKeys.added) phases.foreignKeys.push({ kind: 'addForeignKey', table, foreignKey })
+  for (const key of foreignKeys.removed)
+    phases.dropForeignKeys.push({ kind: 'dropConstraint', table, name: key.name })
+  for (const foreignKey of foreignKeys.added)
+    phases.foreignKeys.push({ kind: 'addForeignKey', table, foreignKey })
 
   const uniques = changes(before.uniques, after.uniques)
   const checks = changes(before.checks, after.checks)
@@ -177,7 +191,11 @@ function alterTable(
  * context functions; everything removed or changed (policies first, as they may use dropped columns);
  * dropped tables; new tables in creation order; then additions to existing tables.
  */
-export function diffSchemas(previous: SchemaModel | null, next: SchemaModel, options: DiffOptions = {}): Operation[] {
+export function diffSchemas(
+  previous: SchemaModel | null,
+  next: SchemaModel,
+  options: DiffOptions = {},
+): Operation[] {
   const problems: string[] = []
   const drops: string[] = []
   if (previous) {
@@ -185,7 +203,9 @@ export function diffSchemas(previous: SchemaModel | null, next: SchemaModel, opt
       problems.push(`the flavour changed from ${previous.flavour} to ${next.flavour}`)
     }
     if (previous.appRole !== next.appRole) {
-      problems.push(`appRole changed from ${JSON.stringify(previous.appRole)} to ${JSON.stringify(next.appRole)}`)
+      problems.push(
+        `appRole changed from ${JSON.stringify(previous.appRole)} to ${JSON.stringify(next.appRole)}`,
+      )
     }
   }
   const oldTables = byName(previous?.tables ?? [])
@@ -228,7 +248,10 @@ export function diffSchemas(previous: SchemaModel | null, next: SchemaModel, opt
   if (next.flavour === 'citus' && createdTables.length > 0) operations.push({ kind: 'citusSequential' })
   if (!previous) {
     operations.push(
-      { kind: 'comment', text: 'Context functions: STABLE, fail closed (no context -> NULL -> no row matches)' },
+      {
+        kind: 'comment',
+        text: 'Context functions: STABLE, fail closed (no context -> NULL -> no row matches)',
+      },
       { kind: 'createContext', appRole: next.appRole },
     )
   }

@@ -42,7 +42,12 @@ function derivedName(operations: readonly Operation[]): string {
   const touched = [
     ...new Set(operations.flatMap((op) => ('table' in op && typeof op.table === 'string' ? [op.table] : []))),
   ]
-  const name = created.length > 0 ? `create_${created.join('_')}` : touched.length > 0 ? `alter_${touched.join('_')}` : ''
+  const name =
+    created.length > 0
+      ? `create_${created.join('_')}`
+      : touched.length > 0
+        ? `alter_${touched.join('_')}`
+        : ''
   const slug = name
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '_')
@@ -75,9 +80,15 @@ async function existingMigrations(dir: string): Promise<Migration[]> {
  * Compares the TypeScript schema with the snapshot of the last generated state and writes the next
  * numbered migration (plus the updated snapshot). Pure file work: no database is needed.
  */
-export async function generateMigration(schema: RowfenceSchema, options: GenerateOptions): Promise<GenerateResult> {
+export async function generateMigration(
+  schema: RowfenceSchema,
+  options: GenerateOptions,
+): Promise<GenerateResult> {
   const snapshotFile = join(options.dir, SNAPSHOT_FILE)
-  const [snapshot, migrations] = await Promise.all([readSnapshot(snapshotFile), existingMigrations(options.dir)])
+  const [snapshot, migrations] = await Promise.all([
+    readSnapshot(snapshotFile),
+    existingMigrations(options.dir),
+  ])
   const last = migrations.at(-1)?.id ?? null
   if (snapshot?.migration && !migrations.some((migration) => migration.id === snapshot.migration)) {
     throw new RowfenceError('ROWFENCE_SCHEMA_SNAPSHOT_INVALID', {
@@ -87,7 +98,14 @@ export async function generateMigration(schema: RowfenceSchema, options: Generat
   }
   if (options.snapshotOnly) {
     if (!options.dryRun) await writeSnapshot(snapshotFile, { migration: last, schema: schema.model })
-    return { status: 'snapshot-only', previous: snapshot?.migration ?? null, id: null, file: null, sql: '', operations: [] }
+    return {
+      status: 'snapshot-only',
+      previous: snapshot?.migration ?? null,
+      id: null,
+      file: null,
+      sql: '',
+      operations: [],
+    }
   }
   if (!snapshot && migrations.length > 0) {
     throw new RowfenceError('ROWFENCE_SCHEMA_SNAPSHOT_INVALID', {

@@ -117,8 +117,7 @@ export type Privilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE'
 export const PRIVILEGE_ORDER: readonly Privilege[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE']
 
 export type DistributionModel =
-  | { readonly kind: 'hash'; readonly column: string }
-  | { readonly kind: 'reference' }
+  { readonly kind: 'hash'; readonly column: string } | { readonly kind: 'reference' }
 
 /** Where the context functions live and the settings they read. */
 export const CONTEXT_SCHEMA = 'rowfence'

@@ -29,9 +29,23 @@ export type Operation =
   | { readonly kind: 'distributeTable'; readonly table: string; readonly distribution: DistributionModel }
   | { readonly kind: 'addColumn'; readonly table: string; readonly column: ColumnModel }
   | { readonly kind: 'dropColumn'; readonly table: string; readonly column: string }
-  | { readonly kind: 'alterColumnType'; readonly table: string; readonly column: string; readonly type: ColumnType }
-  | { readonly kind: 'setNotNull' | 'dropNotNull' | 'dropDefault'; readonly table: string; readonly column: string }
-  | { readonly kind: 'setDefault'; readonly table: string; readonly column: string; readonly default: DefaultModel }
+  | {
+      readonly kind: 'alterColumnType'
+      readonly table: string
+      readonly column: string
+      readonly type: ColumnType
+    }
+  | {
+      readonly kind: 'setNotNull' | 'dropNotNull' | 'dropDefault'
+      readonly table: string
+      readonly column: string
+    }
+  | {
+      readonly kind: 'setDefault'
+      readonly table: string
+      readonly column: string
+      readonly default: DefaultModel
+    }
   | { readonly kind: 'addUnique'; readonly table: string; readonly key: KeyModel }
   | { readonly kind: 'addCheck'; readonly table: string; readonly check: CheckModel }
   | { readonly kind: 'addForeignKey'; readonly table: string; readonly foreignKey: ForeignKeyModel }

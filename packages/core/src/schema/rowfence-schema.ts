@@ -69,7 +69,9 @@ function creationOrder(tables: readonly TenantTable[]): TenantTable[] {
     state.set(table, 'done')
     ordered.push(table)
   }
-  for (const table of [...tables].sort((a, b) => Number(b.kind === 'tenants') - Number(a.kind === 'tenants'))) {
+  for (const table of [...tables].sort(
+    (a, b) => Number(b.kind === 'tenants') - Number(a.kind === 'tenants'),
+  )) {
     visit(table, [])
   }
   return ordered
@@ -87,13 +89,20 @@ function columnStates(table: TenantTable): [string, ColumnState][] {
   })
 }
 
-function columnList(table: TenantTable, columns: readonly string[], known: Set<string>, what: string): string[] {
+function columnList(
+  table: TenantTable,
+  columns: readonly string[],
+  known: Set<string>,
+  what: string,
+): string[] {
   if (!Array.isArray(columns) || columns.length === 0) {
     throw invalid(`${what} of table ${JSON.stringify(table.name)} needs at least one column`)
   }
   for (const column of columns) {
     if (!known.has(column)) {
-      throw invalid(`${what} of table ${JSON.stringify(table.name)} names an unknown column ${JSON.stringify(column)}`)
+      throw invalid(
+        `${what} of table ${JSON.stringify(table.name)} names an unknown column ${JSON.stringify(column)}`,
+      )
     }
   }
   if (new Set(columns).size !== columns.length) {
@@ -110,7 +119,9 @@ function ownerColumnOf(
 ): string | null {
   if (policy === 'tenant' || policy === 'none') return null
   if (typeof policy !== 'object' || policy === null || typeof policy.ownerColumn !== 'string') {
-    throw invalid(`policies.${which} of table ${JSON.stringify(table.name)} must be 'tenant', 'none' or { ownerColumn }`)
+    throw invalid(
+      `policies.${which} of table ${JSON.stringify(table.name)} must be 'tenant', 'none' or { ownerColumn }`,
+    )
   }
   const state = states.get(policy.ownerColumn)
   if (!state) {
@@ -119,7 +130,9 @@ function ownerColumnOf(
     )
   }
   if (state.type !== 'uuid') {
-    throw invalid(`The owner column ${table.name}.${policy.ownerColumn} must be a uuid (it is compared with the user id)`)
+    throw invalid(
+      `The owner column ${table.name}.${policy.ownerColumn} must be a uuid (it is compared with the user id)`,
+    )
   }
   return policy.ownerColumn
 }
@@ -129,9 +142,12 @@ function policiesFor(table: TenantTable, tenantColumn: string, states: Map<strin
   const read: ReadPolicy = options.read ?? 'tenant'
   const write: WritePolicy = options.write ?? (table.kind === 'tenants' ? 'none' : 'tenant')
   if (table.kind === 'tenants' && (read !== 'tenant' || (write !== 'tenant' && write !== 'none'))) {
-    throw invalid(`The tenants table ${JSON.stringify(table.name)} takes read 'tenant' and write 'tenant' or 'none'`)
+    throw invalid(
+      `The tenants table ${JSON.stringify(table.name)} takes read 'tenant' and write 'tenant' or 'none'`,
+    )
   }
-  if ((read as string) === 'none') throw invalid(`policies.read of table ${JSON.stringify(table.name)} cannot be 'none'`)
+  if ((read as string) === 'none')
+    throw invalid(`policies.read of table ${JSON.stringify(table.name)} cannot be 'none'`)
   const readOwner = ownerColumnOf(table, read, states, 'read')
   const writeOwner = ownerColumnOf(table, write, states, 'write')
 
@@ -148,7 +164,14 @@ function policiesFor(table: TenantTable, tenantColumn: string, states: Map<strin
 
   // The floor: RESTRICTIVE, so no permissive policy (added now or later) can widen it past the tenant.
   const policies: PolicyModel[] = [
-    { name: name('tenant_floor'), mode: 'restrictive', command: 'all', roles: ['public'], using: tenant, withCheck: tenant },
+    {
+      name: name('tenant_floor'),
+      mode: 'restrictive',
+      command: 'all',
+      roles: ['public'],
+      using: tenant,
+      withCheck: tenant,
+    },
     policy('select', 'select', scoped(readOwner), null),
   ]
   const grants: Privilege[] = ['SELECT']
@@ -197,7 +220,9 @@ function normalizeTable(
   if (isTenants) {
     const id = states.get('id')
     if (!id || id.type !== 'uuid' || !id.primaryKey || keyColumns.length !== 1) {
-      throw invalid(`The tenants table ${JSON.stringify(table.name)} needs id: uuid().primaryKey() as its only key`)
+      throw invalid(
+        `The tenants table ${JSON.stringify(table.name)} needs id: uuid().primaryKey() as its only key`,
+      )
     }
   } else if (keyColumns.length === 0) {
     throw invalid(`Table ${JSON.stringify(table.name)} needs a primary key column (.primaryKey())`)
@@ -209,7 +234,10 @@ function normalizeTable(
     ...(isTenants ? [] : [{ name: TENANT_COLUMN, type: 'uuid' as const, notNull: true, default: null }]),
     ...own.map((column) => columnModel(column, states.get(column)!)),
   ]
-  const primaryKey: KeyModel = { name: generatedName(table.name, 'pkey'), columns: [...prefix, ...keyColumns] }
+  const primaryKey: KeyModel = {
+    name: generatedName(table.name, 'pkey'),
+    columns: [...prefix, ...keyColumns],
+  }
   primaryKeys.set(table, {
     columns: keyColumns,
     types: keyColumns.map((column) => states.get(column)!.type),
@@ -250,7 +278,9 @@ function normalizeTable(
   for (const reference of (table.options.references ?? []) as readonly TableReference[]) {
     const parent = reference?.table
     if (!(parent instanceof TenantTable) || !known.has(parent)) {
-      throw invalid(`Table ${JSON.stringify(table.name)} references a table that is not in the schema's tables`)
+      throw invalid(
+        `Table ${JSON.stringify(table.name)} references a table that is not in the schema's tables`,
+      )
     }
     if (parent.kind === 'tenants') {
       throw invalid(
@@ -259,7 +289,8 @@ function normalizeTable(
     }
     const cols = columnList(table, reference.columns, new Set(own), 'A reference')
     const parentKey = primaryKeys.get(parent)
-    if (!parentKey) throw invalid(`Table ${JSON.stringify(parent.name)} must be defined before it is referenced`)
+    if (!parentKey)
+      throw invalid(`Table ${JSON.stringify(parent.name)} must be defined before it is referenced`)
     const childTypes = cols.map((column) => states.get(column)!.type)
     if (
       childTypes.length !== parentKey.types.length ||
@@ -271,10 +302,14 @@ function normalizeTable(
     }
     const onDelete = reference.onDelete ?? 'no action'
     if (!['no action', 'restrict', 'cascade', 'set null'].includes(onDelete)) {
-      throw invalid(`Unknown onDelete ${JSON.stringify(onDelete)} in a reference of table ${JSON.stringify(table.name)}`)
+      throw invalid(
+        `Unknown onDelete ${JSON.stringify(onDelete)} in a reference of table ${JSON.stringify(table.name)}`,
+      )
     }
     if (onDelete === 'set null' && cols.some((column) => states.get(column)!.notNull)) {
-      throw invalid(`onDelete 'set null' needs nullable columns in a reference of table ${JSON.stringify(table.name)}`)
+      throw invalid(
+        `onDelete 'set null' needs nullable columns in a reference of table ${JSON.stringify(table.name)}`,
+      )
     }
     foreignKeys.push({
       name: generatedName(table.name, ...cols, 'fkey'),
@@ -307,7 +342,10 @@ function normalizeTable(
 
   const constraintNames = [primaryKey, ...uniques, ...checks, ...foreignKeys].map((c) => c.name)
   const duplicate = constraintNames.find((name, i) => constraintNames.indexOf(name) !== i)
-  if (duplicate) throw invalid(`Table ${JSON.stringify(table.name)} would have two constraints named ${JSON.stringify(duplicate)}`)
+  if (duplicate)
+    throw invalid(
+      `Table ${JSON.stringify(table.name)} would have two constraints named ${JSON.stringify(duplicate)}`,
+    )
 
   const { policies, grants } = policiesFor(table, tenantColumn, states)
   return {
@@ -322,7 +360,11 @@ function normalizeTable(
     indexes,
     policies,
     grants,
-    distribution: distributed ? (isTenants ? { kind: 'reference' } : { kind: 'hash', column: TENANT_COLUMN }) : null,
+    distribution: distributed
+      ? isTenants
+        ? { kind: 'reference' }
+        : { kind: 'hash', column: TENANT_COLUMN }
+      : null,
   }
 }
 
@@ -332,13 +374,17 @@ function normalizeTable(
  */
 export function rowfenceSchema(options: RowfenceSchemaOptions): RowfenceSchema {
   assertIdentifier(options?.appRole, 'appRole')
-  if (/^(public|none|current_user|session_user|current_role)$/i.test(options.appRole) || /^pg_/i.test(options.appRole)) {
+  if (
+    /^(public|none|current_user|session_user|current_role)$/i.test(options.appRole) ||
+    /^pg_/i.test(options.appRole)
+  ) {
     throw invalid(`appRole ${JSON.stringify(options.appRole)} is reserved`)
   }
   const tables = options.tables
   if (!Array.isArray(tables) || tables.length === 0) throw invalid('A schema needs at least one table')
   for (const table of tables) {
-    if (!(table instanceof TenantTable)) throw invalid('tables must be made with tenantTable() or tenantsTable()')
+    if (!(table instanceof TenantTable))
+      throw invalid('tables must be made with tenantTable() or tenantsTable()')
     assertIdentifier(table.name, 'A table name')
   }
   const names = tables.map((table) => table.name)
@@ -362,7 +408,9 @@ export function rowfenceSchema(options: RowfenceSchemaOptions): RowfenceSchema {
   ])
   const clash = relations.find((name, i) => relations.indexOf(name) !== i)
   if (clash !== undefined) {
-    throw invalid(`Two tables, keys or indexes would be named ${JSON.stringify(clash)}; rename a table or column`)
+    throw invalid(
+      `Two tables, keys or indexes would be named ${JSON.stringify(clash)}; rename a table or column`,
+    )
   }
   return new RowfenceSchema({
     version: SCHEMA_MODEL_VERSION,

@@ -32,7 +32,8 @@ const named = (item: unknown): boolean => isObject(item) && typeof item['name'] 
 /** A shape check of what the compiler and diff read; values themselves are re-validated when rendered. */
 function checkModel(schema: unknown): string | null {
   if (!isObject(schema)) return 'no schema object'
-  if (schema['version'] !== SCHEMA_MODEL_VERSION) return `version ${String(schema['version'])} is not ${SCHEMA_MODEL_VERSION}`
+  if (schema['version'] !== SCHEMA_MODEL_VERSION)
+    return `version ${String(schema['version'])} is not ${SCHEMA_MODEL_VERSION}`
   if (schema['flavour'] !== 'postgres' && schema['flavour'] !== 'citus') return 'unknown flavour'
   if (typeof schema['appRole'] !== 'string') return 'no appRole'
   if (!Array.isArray(schema['tables'])) return 'no tables'
@@ -47,7 +48,8 @@ function checkModel(schema: unknown): string | null {
       if (!arrayOf(t[key], named)) return `${label} has invalid ${key}`
     }
     if (!arrayOf(t['grants'], (grant) => typeof grant === 'string')) return `${label} has invalid grants`
-    if (t['distribution'] !== null && !isObject(t['distribution'])) return `${label} has an invalid distribution`
+    if (t['distribution'] !== null && !isObject(t['distribution']))
+      return `${label} has an invalid distribution`
   }
   return null
 }
@@ -76,7 +78,9 @@ export async function readSnapshot(file: string): Promise<SchemaSnapshot | null>
 }
 
 export function serializeSnapshot(snapshot: SchemaSnapshot): string {
-  return JSON.stringify({ note: NOTE, migration: snapshot.migration, schema: snapshot.schema }, null, 2) + '\n'
+  return (
+    JSON.stringify({ note: NOTE, migration: snapshot.migration, schema: snapshot.schema }, null, 2) + '\n'
+  )
 }
 
 /** Writes through a temporary file and a rename, so a crash never leaves half a snapshot. */

@@ -57,12 +57,17 @@ export interface TenantsTableOptions<C extends Columns> {
 export class TenantTable<C extends Columns = Columns> {
   readonly kind: TableKind
   readonly name: string
-  readonly options: TenantTableOptions<C>
+  /** The column builders, typed, so references and policies can name columns safely. */
+  readonly columns: C
+  /** The options with column names widened to strings (what `rowfenceSchema()` reads). */
+  readonly options: TenantTableOptions<Columns>
 
   constructor(kind: TableKind, name: string, options: TenantTableOptions<C>) {
     this.kind = kind
     this.name = name
-    this.options = options
+    this.columns = options?.columns
+    // keyof makes the options invariant in C; the typed checks happened at the call site.
+    this.options = options as unknown as TenantTableOptions<Columns>
   }
 }
 
@@ -76,6 +81,9 @@ export function tenantTable<C extends Columns>(name: string, options: TenantTabl
 }
 
 /** The table whose `id` is the tenant id (at most one per schema). */
-export function tenantsTable<C extends Columns>(name: string, options: TenantsTableOptions<C>): TenantTable<C> {
-  return new TenantTable('tenants', name, options)
+export function tenantsTable<C extends Columns>(
+  name: string,
+  options: TenantsTableOptions<C>,
+): TenantTable<C> {
+  return new TenantTable('tenants', name, options as TenantTableOptions<C>)
 }
