@@ -1,5 +1,5 @@
 import { RowfenceError } from '../errors.ts'
-import type { KeyModel, PolicyModel, Predicate, SchemaModel, TableModel } from './model.ts'
+import type { KeyModel, SchemaModel, TableModel } from './model.ts'
 import type { Operation } from './operations.ts'
 
 export interface DiffOptions {
@@ -23,11 +23,6 @@ export function sameData(a: unknown, b: unknown): boolean {
   )
 }
 
-function predicateColumns(predicate: Predicate | null): string[] {
-  if (!predicate) return []
-  return predicate.kind === 'context' ? [predicate.column] : predicate.all.flatMap(predicateColumns)
-}
-
 const byName = <T extends { name: string }>(items: readonly T[]): Map<string, T> =>
   new Map(items.map((item) => [item.name, item]))
 
@@ -35,13 +30,12 @@ const byName = <T extends { name: string }>(items: readonly T[]): Map<string, T>
 function changes<T extends { name: string }>(
   previous: readonly T[],
   next: readonly T[],
-  forced: (item: T) => boolean = () => false,
 ): { added: T[]; removed: T[] } {
   const before = byName(previous)
   const after = byName(next)
   const changed = (item: T): boolean => {
     const old = before.get(item.name)
-    return old !== undefined && (!sameData(old, item) || forced(item) || forced(old))
+    return old !== undefined && !sameData(old, item)
   }
   return {
     removed: previous.filter((item) => !after.has(item.name) || changed(after.get(item.name)!)),
@@ -115,7 +109,6 @@ function alterTable(
   // Columns.
   const oldColumns = byName(before.columns)
   const newColumns = byName(after.columns)
-  const retyped = new Set<string>()
   for (const column of before.columns) {
     if (!newColumns.has(column.name)) {
       drops.push(`column ${label}.${JSON.stringify(column.name)}`)
@@ -135,7 +128,6 @@ function alterTable(
       continue
     }
     if (old.type !== column.type) {
-      retyped.add(column.name)
       phases.columns.push({ kind: 'alterColumnType', table, column: column.name, type: column.type })
     }
     if (!sameData(old.default, column.default)) {
@@ -150,10 +142,9 @@ function alterTable(
     }
   }
 
-  // A policy on a column whose type changes blocks ALTER COLUMN TYPE: drop and recreate it.
-  const touchesRetyped = (policy: PolicyModel): boolean =>
-    [...predicateColumns(policy.using), ...predicateColumns(policy.withCheck)].some((c) => retyped.has(c))
-  const policies = changes(before.policies, after.policies, touchesRetyped)
+  // Policies only compare uuid columns (tenant and owner columns), which cannot change type, so a
+  // type change never has to drop and recreate a policy.
+  const policies = changes(before.policies, after.policies)
   for (const policy of policies.removed)
     phases.dropPolicies.push({ kind: 'dropPolicy', table, name: policy.name })
   for (const policy of policies.added) {

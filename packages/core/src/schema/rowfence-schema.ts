@@ -278,8 +278,11 @@ function normalizeTable(
   for (const reference of (table.options.references ?? []) as readonly TableReference[]) {
     const parent = reference?.table
     if (!(parent instanceof TenantTable) || !known.has(parent)) {
+      const sameName = parent instanceof TenantTable && [...known].some((other) => other.name === parent.name)
       throw invalid(
-        `Table ${JSON.stringify(table.name)} references a table that is not in the schema's tables`,
+        sameName
+          ? `Table ${JSON.stringify(table.name)} references another definition of table ${JSON.stringify(parent.name)} than the one in the schema's tables (references are by object, not by name)`
+          : `Table ${JSON.stringify(table.name)} references a table that is not in the schema's tables`,
       )
     }
     if (parent.kind === 'tenants') {
