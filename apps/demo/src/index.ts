@@ -10,7 +10,7 @@ export {
   type TokenClaims,
 } from './auth/token.ts'
 export { itemsDemo, seedDemo, type DemoItem, type DemoTenant } from './seed.ts'
-export { demoSchema, items as itemsTable, tenants as tenantsTable } from './schema.ts'
+export { demoSchema } from './schema.ts'
 export { ITEMS_DEFAULT_LIMIT, ITEMS_MAX_LIMIT } from './routes/items.ts'
 export { toHttpError } from './plugins/error-handler.ts'
 
