@@ -461,6 +461,14 @@ describe('definition mistakes are ROWFENCE_SCHEMA_INVALID', () => {
       () => t({ columns: { id: uuid().primaryKey(), x: 'text' as unknown as ReturnType<typeof text> } }),
     ],
     ['.unique() on the primary key', () => t({ columns: { id: uuid().primaryKey().unique() } })],
+    [
+      'a reference that is not a table',
+      () =>
+        t({
+          columns: { id: uuid().primaryKey(), p: uuid() },
+          references: [{ columns: ['p'], table: 'parent' as unknown as TenantTable }],
+        }),
+    ],
     ['two tables with one name', () => [parent]],
     ['two tenants tables', () => [tenantsTable('orgs', { columns: { id: uuid().primaryKey() } })]],
   ]

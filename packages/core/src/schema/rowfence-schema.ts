@@ -53,8 +53,12 @@ const context = (column: string, which: 'tenant' | 'user'): Predicate => ({
   context: which,
 })
 
-/** Orders tables so that each comes after the tables it references (self-references excepted). */
+/**
+ * Orders tables so that each comes after the tables it references (self-references excepted). Only
+ * references into `tables` are followed; normalizeTable() reports any other.
+ */
 function creationOrder(tables: readonly TenantTable[]): TenantTable[] {
+  const listed = new Set<unknown>(tables)
   const ordered: TenantTable[] = []
   const state = new Map<TenantTable, 'visiting' | 'done'>()
   const visit = (table: TenantTable, path: string[]): void => {
@@ -64,7 +68,8 @@ function creationOrder(tables: readonly TenantTable[]): TenantTable[] {
     }
     state.set(table, 'visiting')
     for (const reference of table.options.references ?? []) {
-      if (reference.table !== table) visit(reference.table, [...path, table.name])
+      const parent = (reference as TableReference | undefined)?.table
+      if (parent !== table && listed.has(parent)) visit(parent!, [...path, table.name])
     }
     state.set(table, 'done')
     ordered.push(table)
