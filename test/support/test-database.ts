@@ -46,14 +46,20 @@ export interface TestDatabase {
   drop(): Promise<void>
 }
 
-/** A fresh copy of the migrated, seeded template: each test file gets its own database. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export interface CreateTestDatabaseOptions {
+  /** `true`: a database with nothing in it (no migrations, no seed) instead of a copy of the template. */
+  readonly empty?: boolean
+}
+
+/** A fresh copy of the migrated, seeded template (or an empty database): each test file gets its own. */
+export async function createTestDatabase(options: CreateTestDatabaseOptions = {}): Promise<TestDatabase> {
   const cluster = inject('cluster')
   const name = `rowfence_test_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client(cluster.adminUrl)
   await admin.connect()
   try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${cluster.template} OWNER ${cluster.ownerRole}`)
+    const template = options.empty ? 'template0' : cluster.template
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template} OWNER ${cluster.ownerRole}`)
     await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`)
     await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${name} TO ${cluster.ownerRole}`)
     for (const role of [cluster.appRole, cluster.operatorRole, cluster.authRole]) {

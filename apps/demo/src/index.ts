@@ -24,6 +24,7 @@ export {
   type SeedCounts,
 } from './seed.ts'
 export { demoUuid } from './demo-ids.ts'
+export { demoSchema } from './schema.ts'
 export { ITEMS_DEFAULT_LIMIT, ITEMS_MAX_LIMIT } from './routes/items.ts'
 export { toHttpError } from './plugins/error-handler.ts'
 

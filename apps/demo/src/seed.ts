@@ -100,23 +100,26 @@ export async function seedArticlesDemo(
         )
         users += inserted.rowCount ?? 0
       }
-      const rows = tenant.users.flatMap((user) =>
-        user.articles.map((article) => ({ ...article, userId: user.id })),
-      )
-      const inserted = await tx.query(
-        `INSERT INTO articles (tenant_id, id, user_id, title, body, pages)
-         SELECT $1, id, user_id, title, $5, 10 FROM unnest($2::uuid[], $3::uuid[], $4::text[]) AS seed (id, user_id, title)
-         ON CONFLICT DO NOTHING`,
-        [
-          tenant.id,
-          rows.map((row) => row.id),
-          rows.map((row) => row.userId),
-          rows.map((row) => row.title),
-          DEMO_ARTICLE_BODY,
-        ],
-      )
-      articles += inserted.rowCount ?? 0
     })
+    // Articles are written as their author: the insert policy wants user_id = the user in context, for
+    // the owner role too.
+    for (const user of tenant.users) {
+      await withTenant(pool, { tenantId: tenant.id, userId: user.id }, async (tx) => {
+        const inserted = await tx.query(
+          `INSERT INTO articles (tenant_id, id, user_id, title, body, pages)
+           SELECT $1, id, $2, title, $4, 10 FROM unnest($3::uuid[], $5::text[]) AS seed (id, title)
+           ON CONFLICT DO NOTHING`,
+          [
+            tenant.id,
+            user.id,
+            user.articles.map((article) => article.id),
+            DEMO_ARTICLE_BODY,
+            user.articles.map((article) => article.title),
+          ],
+        )
+        articles += inserted.rowCount ?? 0
+      })
+    }
   }
   const { rowCount: known } = await pool.query('SELECT 1 FROM platform_operators WHERE name = $1', [
     DEMO_OPERATOR.name,

@@ -1,6 +1,7 @@
 import { isRowfenceError } from '@rowfence/core'
 import { CliError } from './cli-error.ts'
 import { cleanCommand } from './commands/clean.ts'
+import { generateCommand } from './commands/generate.ts'
 import { migrateCommand, statusCommand } from './commands/migrate.ts'
 import { devCommand, seedCommand, serveCommand } from './commands/serve.ts'
 import type { Command, CommandIo } from './commands/shared.ts'
@@ -9,6 +10,7 @@ import { tokenCommand } from './commands/token.ts'
 export const commands: readonly Command[] = [
   devCommand,
   serveCommand,
+  generateCommand,
   migrateCommand,
   statusCommand,
   seedCommand,

@@ -40,6 +40,19 @@ export const errorCatalogue = {
   ROWFENCE_MIGRATION_FAILED: { status: 500, message: 'A migration failed and was rolled back' },
   ROWFENCE_MIGRATION_INVALID: { status: 500, message: 'The migrations folder is not valid' },
   ROWFENCE_CONFIG_INVALID: { status: 500, message: 'The configuration is not valid' },
+  ROWFENCE_SCHEMA_INVALID: { status: 500, message: 'The schema definition is not valid' },
+  ROWFENCE_SCHEMA_SNAPSHOT_INVALID: {
+    status: 500,
+    message: 'The schema snapshot next to the migrations is not valid',
+  },
+  ROWFENCE_SCHEMA_CHANGE_UNSUPPORTED: {
+    status: 500,
+    message: 'This schema change cannot be generated; write the migration by hand',
+  },
+  ROWFENCE_SCHEMA_CHANGE_DESTRUCTIVE: {
+    status: 500,
+    message: 'This schema change drops tables or columns; confirm it explicitly',
+  },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type RowfenceErrorCode = keyof typeof errorCatalogue

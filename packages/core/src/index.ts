@@ -7,6 +7,7 @@ export {
   type RowfenceErrorOptions,
 } from './errors.ts'
 export { qualifiedName, quoteIdentifier } from './sql/identifier.ts'
+export { quoteLiteral } from './sql/literal.ts'
 export {
   isUuid,
   normalizeContext,
@@ -36,3 +37,52 @@ export {
   type MigrationState,
 } from './migrate/migrate.ts'
 export { provisionDatabase, type DatabaseSetup } from './roles.ts'
+export {
+  bigint,
+  boolean,
+  bytea,
+  ColumnBuilder,
+  date,
+  doublePrecision,
+  integer,
+  jsonb,
+  numeric,
+  text,
+  timestamptz,
+  uuid,
+  type ColumnState,
+  type DefaultValueByType,
+  type JsonValue,
+} from './schema/columns.ts'
+export {
+  tenantsTable,
+  tenantTable,
+  TenantTable,
+  type Columns,
+  type OnDelete,
+  type ReadPolicy,
+  type TablePolicies,
+  type TableReference,
+  type TenantsTableOptions,
+  type TenantTableOptions,
+  type WritePolicy,
+} from './schema/table.ts'
+export {
+  isRowfenceSchema,
+  RowfenceSchema,
+  rowfenceSchema,
+  TENANT_COLUMN,
+  type RowfenceSchemaOptions,
+} from './schema/rowfence-schema.ts'
+export type * from './schema/model.ts'
+export { CONTEXT_FUNCTIONS, CONTEXT_SCHEMA, SCHEMA_MODEL_VERSION } from './schema/model.ts'
+export type { Operation } from './schema/operations.ts'
+export { compileOperations } from './schema/ddl-compiler.ts'
+export { diffSchemas, type DiffOptions } from './schema/diff.ts'
+export { readSnapshot, SNAPSHOT_FILE, type SchemaSnapshot } from './schema/snapshot.ts'
+export {
+  generateMigration,
+  renderSchema,
+  type GenerateOptions,
+  type GenerateResult,
+} from './schema/generate.ts'

@@ -61,6 +61,10 @@ export const statusCommand: Command = {
   summary: 'List applied and pending migrations',
   usage: `rowfence status [--dir <path>]
 
+Lists every migration of the folder as applied (with the time it ran) or pending, in order.
+An applied file that was edited is an error (ROWFENCE_MIGRATION_CHECKSUM_MISMATCH). Connects with
+DATABASE_URL, else embedded PostgreSQL; changes nothing.
+
 ${dirHelp}`,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, { dir: { type: 'string' } })

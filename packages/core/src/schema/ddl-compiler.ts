@@ -1,0 +1,257 @@
+import { TENANT_SETTING, USER_SETTING } from '../context/tenant-context.ts'
+import { RowfenceError } from '../errors.ts'
+import { quoteLiteral } from '../sql/literal.ts'
+import { qualifiedName, quoteIdentifier as q } from '../sql/identifier.ts'
+import {
+  CONTEXT_FUNCTIONS,
+  CONTEXT_SCHEMA,
+  type CheckModel,
+  type ColumnModel,
+  type ColumnType,
+  type DefaultModel,
+  type ForeignKeyModel,
+  type PolicyModel,
+  type PolicyRole,
+  type Predicate,
+  type SchemaFlavour,
+  type TableModel,
+} from './model.ts'
+import type { Operation } from './operations.ts'
+
+/**
+ * The one DDL compiler: operations (data) in, SQL text out. Every identifier goes through
+ * `quoteIdentifier`, every literal through `quoteLiteral` or a validated number; nothing else is
+ * interpolated. The output is deterministic, so a generated migration can be reviewed and diffed.
+ */
+
+const types: Record<ColumnType, string> = {
+  uuid: 'uuid',
+  text: 'text',
+  integer: 'integer',
+  bigint: 'bigint',
+  boolean: 'boolean',
+  timestamptz: 'timestamptz',
+  date: 'date',
+  jsonb: 'jsonb',
+  numeric: 'numeric',
+  'double precision': 'double precision',
+  bytea: 'bytea',
+}
+
+const numberText = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/
+
+const corrupt = (what: string): RowfenceError =>
+  new RowfenceError('ROWFENCE_SCHEMA_SNAPSHOT_INVALID', { message: `Cannot render ${what}` })
+
+function sqlType(type: ColumnType): string {
+  const sql = types[type]
+  if (!sql) throw corrupt(`the column type ${JSON.stringify(type)}`)
+  return sql
+}
+
+function sqlNumber(value: string): string {
+  if (!numberText.test(value)) throw corrupt(`the number ${JSON.stringify(value)}`)
+  return value
+}
+
+function defaultSql(value: DefaultModel): string {
+  switch (value.kind) {
+    case 'string':
+      return quoteLiteral(value.value)
+    case 'number':
+      return sqlNumber(value.value)
+    case 'boolean':
+      return value.value ? 'true' : 'false'
+    case 'function':
+      if (value.name === 'gen_random_uuid') return 'gen_random_uuid()'
+      if (value.name === 'now') return 'now()'
+      if (value.name === 'current_date') return 'CURRENT_DATE'
+  }
+  throw corrupt(`the default ${JSON.stringify(value)}`)
+}
+
+const columnList = (columns: readonly string[]): string => `(${columns.map(q).join(', ')})`
+
+function columnSql(column: ColumnModel): string {
+  let sql = `${q(column.name)} ${sqlType(column.type)}`
+  if (column.notNull) sql += ' NOT NULL'
+  if (column.default) sql += ` DEFAULT ${defaultSql(column.default)}`
+  return sql
+}
+
+function checkSql(check: CheckModel): string {
+  const target = check.fn === 'length' ? `length(${q(check.column)})` : q(check.column)
+  const min = check.min === null ? null : sqlNumber(check.min)
+  const max = check.max === null ? null : sqlNumber(check.max)
+  let expression: string
+  if (min !== null && max !== null) expression = `${target} BETWEEN ${min} AND ${max}`
+  else if (min !== null) expression = `${target} >= ${min}`
+  else if (max !== null) expression = `${target} <= ${max}`
+  else throw corrupt(`the check ${JSON.stringify(check.name)}`)
+  return `CONSTRAINT ${q(check.name)} CHECK (${expression})`
+}
+
+function foreignKeySql(foreignKey: ForeignKeyModel): string {
+  let sql =
+    `CONSTRAINT ${q(foreignKey.name)} FOREIGN KEY ${columnList(foreignKey.columns)} ` +
+    `REFERENCES ${q(foreignKey.references.table)} ${columnList(foreignKey.references.columns)}`
+  if (foreignKey.onDelete === 'cascade') sql += ' ON DELETE CASCADE'
+  else if (foreignKey.onDelete === 'restrict') sql += ' ON DELETE RESTRICT'
+  else if (foreignKey.onDelete === 'set null')
+    sql += ` ON DELETE SET NULL ${columnList(foreignKey.setNullColumns)}`
+  return sql
+}
+
+function contextCall(which: 'tenant' | 'user', flavour: SchemaFlavour): string {
+  const call = `${qualifiedName(CONTEXT_SCHEMA, CONTEXT_FUNCTIONS[which])}()`
+  // A sub-select makes PostgreSQL evaluate the function once per query (an InitPlan), not per row.
+  // Citus cannot push sub-selects in policies down to the shards, so it gets the plain call.
+  return flavour === 'citus' ? call : `(SELECT ${call})`
+}
+
+function predicateSql(predicate: Predicate, flavour: SchemaFlavour, nested = false): string {
+  if (predicate.kind === 'context')
+    return `${q(predicate.column)} = ${contextCall(predicate.context, flavour)}`
+  if (predicate.kind === 'and' && predicate.all.length > 0) {
+    const sql = predicate.all.map((part) => predicateSql(part, flavour, true)).join(' AND ')
+    return nested ? `(${sql})` : sql
+  }
+  throw corrupt(`the predicate ${JSON.stringify(predicate)}`)
+}
+
+function roleSql(role: PolicyRole): string {
+  if (role === 'public') return 'PUBLIC'
+  if (role === 'current_user') return 'CURRENT_USER'
+  if (typeof role === 'object' && role !== null && typeof role.name === 'string') return q(role.name)
+  throw corrupt(`the policy role ${JSON.stringify(role)}`)
+}
+
+const commands = { all: 'ALL', select: 'SELECT', insert: 'INSERT', update: 'UPDATE', delete: 'DELETE' }
+
+function policySql(table: string, policy: PolicyModel, flavour: SchemaFlavour): string {
+  const command = commands[policy.command]
+  if (!command) throw corrupt(`the policy command ${JSON.stringify(policy.command)}`)
+  const lines = [
+    `CREATE POLICY ${q(policy.name)} ON ${q(table)} AS ${policy.mode === 'restrictive' ? 'RESTRICTIVE' : 'PERMISSIVE'} ` +
+      `FOR ${command} TO ${policy.roles.map(roleSql).join(', ')}`,
+  ]
+  if (policy.using) lines.push(`  USING (${predicateSql(policy.using, flavour)})`)
+  if (policy.withCheck) lines.push(`  WITH CHECK (${predicateSql(policy.withCheck, flavour)})`)
+  return lines.join('\n') + ';'
+}
+
+function createTableSql(table: TableModel): string {
+  const items = [
+    ...table.columns.map(columnSql),
+    `CONSTRAINT ${q(table.primaryKey.name)} PRIMARY KEY ${columnList(table.primaryKey.columns)}`,
+    ...table.uniques.map((key) => `CONSTRAINT ${q(key.name)} UNIQUE ${columnList(key.columns)}`),
+    ...table.checks.map(checkSql),
+  ]
+  return `CREATE TABLE ${q(table.name)} (\n${items.map((item) => `  ${item}`).join(',\n')}\n);`
+}
+
+function contextSql(appRole: string): string {
+  const schema = q(CONTEXT_SCHEMA)
+  const functions = (['tenant', 'user'] as const).map((which) =>
+    qualifiedName(CONTEXT_SCHEMA, CONTEXT_FUNCTIONS[which]),
+  )
+  const body = (setting: string): string => {
+    const sql = `SELECT NULLIF(current_setting(${quoteLiteral(setting)}, true), '')::uuid`
+    if (sql.includes('$$')) throw corrupt('a context function')
+    return sql
+  }
+  const signatures = functions.map((name) => `${name}()`).join(', ')
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${schema};`,
+    `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC;`,
+    `GRANT USAGE ON SCHEMA ${schema} TO ${q(appRole)};`,
+    ...[TENANT_SETTING, USER_SETTING].map(
+      (setting, i) =>
+        `CREATE OR REPLACE FUNCTION ${functions[i]}() RETURNS uuid\n` +
+        `  LANGUAGE sql STABLE PARALLEL SAFE\n` +
+        `  AS $$ ${body(setting)} $$;`,
+    ),
+    `REVOKE ALL ON FUNCTION ${signatures} FROM PUBLIC;`,
+    `GRANT EXECUTE ON FUNCTION ${signatures} TO ${q(appRole)};`,
+  ].join('\n')
+}
+
+function operationSql(operation: Operation): string {
+  switch (operation.kind) {
+    case 'comment':
+      return `-- ${operation.text.replace(/[\r\n]+/g, ' ')}`
+    case 'createContext':
+      return contextSql(operation.appRole)
+    case 'citusSequential':
+      return `SET LOCAL citus.multi_shard_modify_mode TO 'sequential';`
+    case 'createTable':
+      return createTableSql(operation.table)
+    case 'dropTable':
+      return `DROP TABLE ${q(operation.table)};`
+    case 'distributeTable':
+      return operation.distribution.kind === 'reference'
+        ? `SELECT create_reference_table(${quoteLiteral(q(operation.table))});`
+        : `SELECT create_distributed_table(${quoteLiteral(q(operation.table))}, ${quoteLiteral(operation.distribution.column)});`
+    case 'addColumn':
+      return `ALTER TABLE ${q(operation.table)} ADD COLUMN ${columnSql(operation.column)};`
+    case 'dropColumn':
+      return `ALTER TABLE ${q(operation.table)} DROP COLUMN ${q(operation.column)};`
+    case 'alterColumnType': {
+      const type = sqlType(operation.type)
+      return `ALTER TABLE ${q(operation.table)} ALTER COLUMN ${q(operation.column)} TYPE ${type} USING ${q(operation.column)}::${type};`
+    }
+    case 'setNotNull':
+      return `ALTER TABLE ${q(operation.table)} ALTER COLUMN ${q(operation.column)} SET NOT NULL;`
+    case 'dropNotNull':
+      return `ALTER TABLE ${q(operation.table)} ALTER COLUMN ${q(operation.column)} DROP NOT NULL;`
+    case 'setDefault':
+      return `ALTER TABLE ${q(operation.table)} ALTER COLUMN ${q(operation.column)} SET DEFAULT ${defaultSql(operation.default)};`
+    case 'dropDefault':
+      return `ALTER TABLE ${q(operation.table)} ALTER COLUMN ${q(operation.column)} DROP DEFAULT;`
+    case 'addUnique':
+      return `ALTER TABLE ${q(operation.table)} ADD CONSTRAINT ${q(operation.key.name)} UNIQUE ${columnList(operation.key.columns)};`
+    case 'addCheck':
+      return `ALTER TABLE ${q(operation.table)} ADD ${checkSql(operation.check)};`
+    case 'addForeignKey':
+      return `ALTER TABLE ${q(operation.table)} ADD ${foreignKeySql(operation.foreignKey)};`
+    case 'dropConstraint':
+      return `ALTER TABLE ${q(operation.table)} DROP CONSTRAINT ${q(operation.name)};`
+    case 'createIndex':
+      return `CREATE INDEX ${q(operation.index.name)} ON ${q(operation.table)} ${columnList(operation.index.columns)};`
+    case 'dropIndex':
+      return `DROP INDEX ${q(operation.name)};`
+    case 'enableRls':
+      return [
+        `ALTER TABLE ${q(operation.table)} ENABLE ROW LEVEL SECURITY;`,
+        `ALTER TABLE ${q(operation.table)} FORCE ROW LEVEL SECURITY;`,
+      ].join('\n')
+    case 'createPolicy':
+      return policySql(operation.table, operation.policy, operation.flavour)
+    case 'dropPolicy':
+      return `DROP POLICY ${q(operation.name)} ON ${q(operation.table)};`
+    case 'revokeAllFromPublic':
+      return `REVOKE ALL ON TABLE ${q(operation.table)} FROM PUBLIC;`
+    case 'grant':
+    case 'revoke': {
+      const privileges = operation.privileges.map((privilege) => {
+        if (!['SELECT', 'INSERT', 'UPDATE', 'DELETE'].includes(privilege)) {
+          throw corrupt(`the privilege ${JSON.stringify(privilege)}`)
+        }
+        return privilege
+      })
+      return operation.kind === 'grant'
+        ? `GRANT ${privileges.join(', ')} ON TABLE ${q(operation.table)} TO ${q(operation.role)};`
+        : `REVOKE ${privileges.join(', ')} ON TABLE ${q(operation.table)} FROM ${q(operation.role)};`
+    }
+  }
+}
+
+/** Renders operations as one SQL script: statements in order, a blank line before each comment. */
+export function compileOperations(operations: readonly Operation[]): string {
+  const parts: string[] = []
+  for (const operation of operations) {
+    if (operation.kind === 'comment' && parts.length > 0) parts.push('')
+    parts.push(operationSql(operation))
+  }
+  return parts.length === 0 ? '' : parts.join('\n') + '\n'
+}
