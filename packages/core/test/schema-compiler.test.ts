@@ -274,6 +274,48 @@ GRANT SELECT ON TABLE "tenants" TO "rowfence_app";
   })
 })
 
+describe('tenantRoles', () => {
+  const docs = tenantTable('docs', { columns: { id: uuid().primaryKey() } })
+
+  it('binds the floor and the feature policies to the named roles instead of PUBLIC', () => {
+    const schema = rowfenceSchema({ tables: [docs], appRole: 'app', tenantRoles: ['app', 'owner'] })
+    expect(policiesAndGrants(schema, 'docs'))
+      .toBe(`CREATE POLICY "docs_tenant_floor" ON "docs" AS RESTRICTIVE FOR ALL TO "app", "owner"
+  USING ("tenant_id" = ${T})
+  WITH CHECK ("tenant_id" = ${T});
+CREATE POLICY "docs_select" ON "docs" AS PERMISSIVE FOR SELECT TO "app", "owner"
+  USING ("tenant_id" = ${T});
+CREATE POLICY "docs_insert" ON "docs" AS PERMISSIVE FOR INSERT TO "app", "owner"
+  WITH CHECK ("tenant_id" = ${T});
+CREATE POLICY "docs_update" ON "docs" AS PERMISSIVE FOR UPDATE TO "app", "owner"
+  USING ("tenant_id" = ${T})
+  WITH CHECK ("tenant_id" = ${T});
+CREATE POLICY "docs_delete" ON "docs" AS PERMISSIVE FOR DELETE TO "app", "owner"
+  USING ("tenant_id" = ${T});
+REVOKE ALL ON TABLE "docs" FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "docs" TO "app";
+`)
+  })
+
+  it('must include the app role and name real roles', () => {
+    for (const tenantRoles of [[], ['owner'], ['app', 'public'], ['app', 'pg_read_all_data']]) {
+      expect(() => rowfenceSchema({ tables: [docs], appRole: 'app', tenantRoles })).toThrow(
+        expect.objectContaining({ code: 'ROWFENCE_SCHEMA_INVALID' }),
+      )
+    }
+  })
+
+  it('changing them is a policy change: drop and re-create', () => {
+    const before = rowfenceSchema({ tables: [docs], appRole: 'app' })
+    const after = rowfenceSchema({ tables: [docs], appRole: 'app', tenantRoles: ['app', 'owner'] })
+    const sql = compileOperations(diffSchemas(before.model, after.model))
+    expect(sql).toContain('DROP POLICY "docs_tenant_floor" ON "docs";')
+    expect(sql).toContain(
+      'CREATE POLICY "docs_tenant_floor" ON "docs" AS RESTRICTIVE FOR ALL TO "app", "owner"',
+    )
+  })
+})
+
 describe('Citus flavour', () => {
   it('distributes by tenant_id, makes the tenants table a reference table, and calls the context without sub-selects', () => {
     const schema = rowfenceSchema({
