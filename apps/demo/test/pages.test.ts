@@ -231,6 +231,23 @@ describe('admin', () => {
     expect(await auditCount()).toBe(before + 2)
   })
 
+  it('signing in and out are audited too', async () => {
+    const before = await auditCount()
+    const session = await operator()
+    const page = await session.get('/admin/audit')
+    await session.post('/admin/logout', { _csrf: InjectSession.csrfOf(page) })
+    const { rows } = await db
+      .pool('admin')
+      .query('SELECT method, path FROM admin_audit ORDER BY id DESC LIMIT 3')
+    expect(rows.reverse()).toEqual([
+      { method: 'POST', path: '/admin/login' },
+      { method: 'GET', path: '/admin/audit' },
+      { method: 'POST', path: '/admin/logout' },
+    ])
+    expect(await auditCount()).toBe(before + 3)
+    expect((await session.get('/admin')).headers.location).toBe('/admin/login')
+  })
+
   it('a wrong operator password is a 401 page', async () => {
     const session = new InjectSession(app)
     const form = await session.get('/admin/login')

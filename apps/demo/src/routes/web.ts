@@ -355,6 +355,12 @@ export async function webRoutes(app: FastifyInstance, options: WebOptions): Prom
           return again(401, 'Wrong operator name or password')
         }
         options.limiter.clear(keys[1]!)
+        // Signing in is an operator request too: it is audited like every other.
+        await withAudit(
+          adminPool,
+          { ...operator, method: request.method, path: '/admin/login' },
+          async () => undefined,
+        )
         const token = await signOperatorSession({
           ...operator,
           secret: options.jwtSecret,
@@ -368,7 +374,15 @@ export async function webRoutes(app: FastifyInstance, options: WebOptions): Prom
     app.post(
       '/admin/logout',
       { schema: { hide: true }, preHandler: csrfProtection },
-      async function operatorLogout(_request, reply) {
+      async function operatorLogout(request, reply) {
+        const operator = await readOperator(request)
+        if (operator) {
+          await withAudit(
+            adminPool,
+            { ...operator, method: request.method, path: '/admin/logout' },
+            async () => undefined,
+          )
+        }
         void reply.clearCookie(OPERATOR_COOKIE, sessionCookie)
         return reply.redirect('/admin/login', 303)
       },
