@@ -59,3 +59,24 @@ export class LoginLimiter {
     for (const [key, entry] of this.#failures) if (entry.resetAt <= now) this.#failures.delete(key)
   }
 }
+
+/**
+ * One login attempt behind the limiter: refused (429) while any key is over its limit, counted as a failure
+ * when `authenticate` finds nobody (401 with `failureMessage`), and clearing the user's key on success.
+ */
+export async function attemptLogin<T>(
+  limiter: LoginLimiter,
+  keys: { readonly ip: string; readonly user: string },
+  authenticate: () => Promise<T | null>,
+  failureMessage: string,
+): Promise<T> {
+  const all = [keys.ip, keys.user]
+  limiter.assertAllowed(all)
+  const principal = await authenticate()
+  if (principal === null) {
+    limiter.recordFailure(all)
+    throw new RowfenceError('ROWFENCE_UNAUTHENTICATED', { message: failureMessage })
+  }
+  limiter.clear(keys.user)
+  return principal
+}

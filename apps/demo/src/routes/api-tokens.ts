@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Pool } from 'pg'
-import { RowfenceError } from '@rowfence/core'
 import { authenticateUser } from '../auth/login.ts'
-import type { LoginLimiter } from '../auth/login-limiter.ts'
+import { attemptLogin, type LoginLimiter } from '../auth/login-limiter.ts'
 import { signToken } from '../auth/token.ts'
 import { errorResponses } from './schemas.ts'
 
@@ -26,9 +25,11 @@ export const credentialsSchema = {
 } as const
 
 /** Keys a failed login counts against: the client address and the tenant+user it tried. */
-export function loginKeys(ip: string, credentials: { tenant: string; user: string }): string[] {
-  return [`ip:${ip}`, `user:${credentials.tenant}\u0000${credentials.user}`]
+export function loginKeys(ip: string, credentials: { tenant: string; user: string }) {
+  return { ip: `ip:${ip}`, user: `user:${credentials.tenant}\u0000${credentials.user}` }
 }
+
+export const WRONG_CREDENTIALS = 'Wrong tenant, user or password'
 
 export function apiTokenRoutes(
   app: FastifyInstance,
@@ -57,14 +58,12 @@ export function apiTokenRoutes(
       },
     },
     async function issueApiToken(request) {
-      const keys = loginKeys(request.ip, request.body)
-      options.limiter.assertAllowed(keys)
-      const user = await authenticateUser(options.authPool, request.body)
-      if (!user) {
-        options.limiter.recordFailure(keys)
-        throw new RowfenceError('ROWFENCE_UNAUTHENTICATED', { message: 'Wrong tenant, user or password' })
-      }
-      options.limiter.clear(keys[1]!)
+      const user = await attemptLogin(
+        options.limiter,
+        loginKeys(request.ip, request.body),
+        () => authenticateUser(options.authPool, request.body),
+        WRONG_CREDENTIALS,
+      )
       const token = await signToken({
         secret: options.jwtSecret,
         tenantId: user.tenantId,

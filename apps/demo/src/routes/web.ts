@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Pool } from 'pg'
 import { RowfenceError, type TenantDatabase } from '@rowfence/core'
 import { authenticateOperator, authenticateUser } from '../auth/login.ts'
-import type { LoginLimiter } from '../auth/login-limiter.ts'
+import { attemptLogin, type LoginLimiter } from '../auth/login-limiter.ts'
 import {
   SESSION_AUDIENCE,
   signOperatorSession,
@@ -22,7 +22,7 @@ import { editArticlePage, homePage } from '../pages/home-page.ts'
 import { errorPage, loginPage, operatorLoginPage } from '../pages/login-page.ts'
 import { stylesheet } from '../pages/styles.ts'
 import { toHttpError } from '../plugins/error-handler.ts'
-import { loginKeys } from './api-tokens.ts'
+import { loginKeys, WRONG_CREDENTIALS } from './api-tokens.ts'
 
 export interface WebOptions {
   readonly db: TenantDatabase
@@ -176,21 +176,21 @@ export async function webRoutes(app: FastifyInstance, options: WebOptions): Prom
       },
       async function submitLogin(request, reply) {
         const { tenant, user: userName } = request.body
-        const keys = loginKeys(request.ip, request.body)
         const again = (status: number, error: string) =>
           render(reply, status, loginPage({ csrfToken: reply.generateCsrf(), error, tenant, user: userName }))
+        let user
         try {
-          options.limiter.assertAllowed(keys)
+          user = await attemptLogin(
+            options.limiter,
+            loginKeys(request.ip, request.body),
+            () => authenticateUser(authPool, request.body),
+            WRONG_CREDENTIALS,
+          )
         } catch (error) {
-          return again(429, (error as RowfenceError).message)
+          if (!(error instanceof RowfenceError) || error.statusCode >= 500) throw error
+          request.log.info({ tenant, code: error.code }, 'failed login')
+          return again(error.statusCode, error.message)
         }
-        const user = await authenticateUser(authPool, request.body)
-        if (!user) {
-          options.limiter.recordFailure(keys)
-          request.log.info({ tenant }, 'failed login')
-          return again(401, 'Wrong tenant, user or password')
-        }
-        options.limiter.clear(keys[1]!)
         const token = await signToken({
           secret: options.jwtSecret,
           tenantId: user.tenantId,
@@ -336,25 +336,25 @@ export async function webRoutes(app: FastifyInstance, options: WebOptions): Prom
         preHandler: csrfProtection,
       },
       async function submitOperatorLogin(request, reply) {
-        const keys = loginKeys(request.ip, { tenant: '(operators)', user: request.body.name })
         const again = (status: number, error: string) =>
           render(
             reply,
             status,
             operatorLoginPage({ csrfToken: reply.generateCsrf(), error, name: request.body.name }),
           )
+        let operator
         try {
-          options.limiter.assertAllowed(keys)
+          operator = await attemptLogin(
+            options.limiter,
+            loginKeys(request.ip, { tenant: '(operators)', user: request.body.name }),
+            () => authenticateOperator(adminPool, request.body),
+            'Wrong operator name or password',
+          )
         } catch (error) {
-          return again(429, (error as RowfenceError).message)
+          if (!(error instanceof RowfenceError) || error.statusCode >= 500) throw error
+          request.log.warn({ operator: request.body.name, code: error.code }, 'failed operator login')
+          return again(error.statusCode, error.message)
         }
-        const operator = await authenticateOperator(adminPool, request.body)
-        if (!operator) {
-          options.limiter.recordFailure(keys)
-          request.log.warn({ operator: request.body.name }, 'failed operator login')
-          return again(401, 'Wrong operator name or password')
-        }
-        options.limiter.clear(keys[1]!)
         // Signing in is an operator request too: it is audited like every other.
         await withAudit(
           adminPool,
