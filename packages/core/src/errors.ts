@@ -35,6 +35,11 @@ export const errorCatalogue = {
   ROWFENCE_MIGRATION_FAILED: { status: 500, message: 'A migration failed and was rolled back' },
   ROWFENCE_MIGRATION_INVALID: { status: 500, message: 'The migrations folder is not valid' },
   ROWFENCE_CONFIG_INVALID: { status: 500, message: 'The configuration is not valid' },
+  ROWFENCE_CHECK_TARGET_NOT_FOUND: {
+    status: 400,
+    message: 'The schema or role to check does not exist',
+  },
+  ROWFENCE_BASELINE_INVALID: { status: 400, message: 'The baseline file is not valid' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type RowfenceErrorCode = keyof typeof errorCatalogue
