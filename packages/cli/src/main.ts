@@ -1,5 +1,6 @@
 import { isRowfenceError } from '@rowfence/core'
 import { CliError } from './cli-error.ts'
+import { checkCommand } from './commands/check.ts'
 import { cleanCommand } from './commands/clean.ts'
 import { migrateCommand, statusCommand } from './commands/migrate.ts'
 import { devCommand, seedCommand, serveCommand } from './commands/serve.ts'
@@ -13,6 +14,7 @@ export const commands: readonly Command[] = [
   statusCommand,
   seedCommand,
   tokenCommand,
+  checkCommand,
   cleanCommand,
 ]
 

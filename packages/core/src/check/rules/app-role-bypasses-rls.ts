@@ -20,6 +20,8 @@ export const appRoleBypassesRls: Rule = {
           fix: `ALTER ROLE ${role} NOSUPERUSER;`,
         }),
       )
+      // A superuser is a member of every role and owns everything in effect: nothing more to add.
+      return findings
     }
     if (app.bypassRls) {
       findings.push(
