@@ -120,7 +120,7 @@ SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique, 
                FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
                LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
               ORDER BY k.n) AS columns,
-       con.conname AS constraint_name
+       con.conname AS constraint_name, pg_get_indexdef(i.indexrelid) AS definition
   FROM pg_index i
   JOIN pg_class c ON c.oid = i.indrelid
   JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -409,6 +409,7 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
       keyAttnums: (row.attnums as number[]).slice(0, keyCount),
       keyColumns: (row.columns as (string | null)[]).slice(0, keyCount),
       constraint: (row.constraint_name as string | null) ?? null,
+      definition: String(row.definition),
     }
   })
 

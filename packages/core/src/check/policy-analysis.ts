@@ -636,8 +636,25 @@ class Evaluator {
         return sqlUserFunctions.has(fieldNumber(node, 'op') ?? -1)
           ? { k: 'const', type: 19, key: this.#analyzer.appRole, text: this.#analyzer.appRole }
           : unknown('data')
-      default:
-        return unknown('data')
+      case 'ARRAYEXPR': {
+        const elements = fieldNodes(node, 'elements').map((element) => this.evaluate(element, depth))
+        if (elements.every((element) => element.k === 'const')) {
+          const key = elements.map((element) => (element.k === 'const' ? element.key : '')).join('\u0000')
+          return { k: 'const', type: fieldNumber(node, 'array_typeid') ?? 0, key, text: undefined }
+        }
+        return unknown(taintOf(elements))
+      }
+      default: {
+        // Anything else: unknown, tainted by whatever its direct sub-expressions depend on.
+        const children = Object.values(node.fields).flatMap((value) =>
+          isNode(value) && value.type !== 'QUERY'
+            ? [value]
+            : Array.isArray(value)
+              ? (value as PgValue[]).filter((item): item is PgNode => isNode(item) && item.type !== 'QUERY')
+              : [],
+        )
+        return unknown(taintOf(children.map((child) => this.evaluate(child, depth))))
+      }
     }
   }
 

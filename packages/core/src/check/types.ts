@@ -142,6 +142,8 @@ export interface IndexInfo {
   readonly keyColumns: readonly (string | null)[]
   /** The constraint backing the index (primary key / unique), if any. */
   readonly constraint: string | null
+  /** `pg_get_indexdef()`: CREATE [UNIQUE] INDEX ... USING method (keys) ... */
+  readonly definition: string
 }
 
 export interface ForeignKey {

@@ -20,13 +20,13 @@ export const uniqueWithoutTenant: Rule = {
         const columns = index.keyColumns.map((name) => name ?? '(expression)')
         const kind = index.primary ? 'primary key' : index.constraint ? 'unique constraint' : 'unique index'
         const name = index.constraint ?? index.name
-        const newColumns = [column, ...columns].map((name) => (name === '(expression)' ? name : quoteIdentifier(name)))
+        const newColumns = [column, ...columns].map(quoteIdentifier)
         const fix = index.constraint
           ? `ALTER TABLE ${tableName(table)} DROP CONSTRAINT ${quoteIdentifier(index.constraint)}, ` +
             `ADD CONSTRAINT ${quoteIdentifier(index.constraint)} ${index.primary ? 'PRIMARY KEY' : 'UNIQUE'} (${newColumns.join(', ')});\n` +
             '-- foreign keys that reference it must be recreated with the tenant column too'
           : `DROP INDEX ${qualifiedName(table.schema, index.name)};\n` +
-            `CREATE UNIQUE INDEX ${quoteIdentifier(index.name)} ON ${tableName(table)} (${newColumns.join(', ')});`
+            `${index.definition.replace(/ USING (\w+) \(/, (using) => `${using}${quoteIdentifier(column)}, `)};`
         findings.push(
           createFinding(uniqueWithoutTenant, {
             table: table.displayName,
