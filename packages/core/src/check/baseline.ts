@@ -34,7 +34,10 @@ export function createBaseline(findings: readonly Finding[]): Baseline {
   }
   const key = (entry: BaselineEntry): string =>
     `${entry.ruleId}\u0000${entry.table ?? ''}\u0000${entry.object ?? ''}`
-  return { version: 1, findings: [...entries.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)) }
+  return {
+    version: 1,
+    findings: [...entries.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)),
+  }
 }
 
 export function serializeBaseline(baseline: Baseline): string {
@@ -60,7 +63,11 @@ export async function readBaseline(file: string): Promise<Baseline> {
   try {
     text = await readFile(file, 'utf8')
   } catch (error) {
-    throw invalid(file, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'unreadable', error)
+    throw invalid(
+      file,
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'unreadable',
+      error,
+    )
   }
   let parsed: unknown
   try {

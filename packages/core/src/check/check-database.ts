@@ -39,8 +39,9 @@ export interface CheckReport {
   readonly rules: readonly Rule[]
 }
 
-export const TOOL_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string })
-  .version
+export const TOOL_VERSION: string = (
+  createRequire(import.meta.url)('../../package.json') as { version: string }
+).version
 
 const severityRank: Record<Severity, number> = { error: 0, warning: 1, info: 2 }
 

@@ -42,7 +42,17 @@ function tenantContextFunction(snapshot: CatalogSnapshot): string | null {
     }
   }
   const best = [...counts].sort((a, b) => b[1] - a[1])[0]
-  const fn = best ? snapshot.functions.get(best[0]) : undefined
+  // No policy uses one yet: a zero-argument STABLE function that reads a tenant setting will do.
+  const fn = best
+    ? snapshot.functions.get(best[0])
+    : [...analyzer.contextFunctions]
+        .map(([oid, settings]) => ({ fn: snapshot.functions.get(oid)!, settings }))
+        .find(
+          ({ fn, settings }) =>
+            fn.identityArguments === '' &&
+            fn.volatility === 'stable' &&
+            settings.some((setting) => /tenant/i.test(setting)),
+        )?.fn
   const name = fn ? qualifiedName(fn.schema, fn.name) : null
   contextFunctions.set(snapshot, name)
   return name

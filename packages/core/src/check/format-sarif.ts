@@ -7,7 +7,11 @@ import type { Finding, Severity } from './types.ts'
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
 
-const levels: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' }
+const levels: Record<Severity, 'error' | 'warning' | 'note'> = {
+  error: 'error',
+  warning: 'warning',
+  info: 'note',
+}
 
 const pascalCase = (id: string): string =>
   id
@@ -43,7 +47,9 @@ export function toSarif(report: CheckReport): SarifLog {
     ],
     partialFingerprints: { 'rowfence/v1': finding.fingerprint },
     properties: { object: finding.object, fix: finding.fix },
-    ...(baselined ? { suppressions: [{ kind: 'external', justification: 'accepted in the rowfence baseline' }] } : {}),
+    ...(baselined
+      ? { suppressions: [{ kind: 'external', justification: 'accepted in the rowfence baseline' }] }
+      : {}),
   })
   return {
     $schema: SARIF_SCHEMA,

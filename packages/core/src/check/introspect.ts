@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import type { ClientBase } from 'pg'
 import { RowfenceError } from '../errors.ts'
 import { qualifiedName, quoteIdentifier } from '../sql/identifier.ts'
-import { grantedCommands, tenantTables } from './finding.ts'
+import { tenantTables } from './finding.ts'
 import { isNode, parseNodeTree, walkNodes, fieldNumber, type PgNode } from './node-tree.ts'
 import { contextCallPatterns, perRowContextReads } from './plan-analysis.ts'
 import { PolicyAnalyzer } from './policy-analysis.ts'
@@ -578,14 +578,18 @@ async function collectPlans(
     }
     if (table.app.delete) statements.push({ command: 'DELETE', sql: `${explain} DELETE FROM ${name}` })
     if (statements.length === 0) {
-      return { table, unavailable: `${snapshot.app.name} may only INSERT, and EXPLAIN does not show WITH CHECK` }
+      return {
+        table,
+        unavailable: `${snapshot.app.name} may only INSERT, and EXPLAIN does not show WITH CHECK`,
+      }
     }
     return { table, statements }
   })
 
   const planned = targets.filter((target) => 'statements' in target)
   for (const target of targets) {
-    if ('unavailable' in target) evidence.set(target.table.oid, { kind: 'unavailable', reason: target.unavailable })
+    if ('unavailable' in target)
+      evidence.set(target.table.oid, { kind: 'unavailable', reason: target.unavailable })
   }
   if (planned.length === 0) return evidence
 
@@ -599,7 +603,9 @@ async function collectPlans(
     }
     const tenantType = mostCommonTenantType(candidates)
     // Only custom (dotted) names: setting a built-in parameter could change how planning behaves.
-    const settings = analyzer.tenantSettings().filter((name) => /^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)+$/.test(name))
+    const settings = analyzer
+      .tenantSettings()
+      .filter((name) => /^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)+$/.test(name))
     for (const setting of settings) {
       await client.query('SELECT set_config($1, $2, true)', [setting, sampleTenantValue(tenantType)])
     }
@@ -610,7 +616,10 @@ async function collectPlans(
     const failures = new Map<number, string>()
     for (let start = 0; start < statements.length; start += PLAN_BATCH) {
       const batch = statements.slice(start, start + PLAN_BATCH)
-      const plans = await explainBatch(client, batch.map((statement) => statement.sql))
+      const plans = await explainBatch(
+        client,
+        batch.map((statement) => statement.sql),
+      )
       batch.forEach((statement, index) => {
         const plan = plans[index]!
         if ('error' in plan) {
@@ -641,8 +650,10 @@ async function collectPlans(
 /** Why planning as the checking role would not show the app role's policies, or null when it would. */
 function selfPlanObstacle(snapshot: CatalogSnapshot, table: Relation): string | null {
   const prefix = `cannot SET ROLE ${snapshot.app.name}, and`
-  if (snapshot.checker.superuser || snapshot.checker.bypassRls) return `${prefix} RLS does not apply to ${snapshot.checker.name}`
-  if (table.checkerIsOwner && !table.rlsForced) return `${prefix} ${snapshot.checker.name} owns the table without FORCE`
+  if (snapshot.checker.superuser || snapshot.checker.bypassRls)
+    return `${prefix} RLS does not apply to ${snapshot.checker.name}`
+  if (table.checkerIsOwner && !table.rlsForced)
+    return `${prefix} ${snapshot.checker.name} owns the table without FORCE`
   if (!table.checkerCanSelect) return `${prefix} ${snapshot.checker.name} cannot SELECT from it`
   const differs = snapshot.policies.some(
     (policy) =>
@@ -684,7 +695,9 @@ async function explainBatch(client: ClientBase, statements: readonly string[]): 
   try {
     const result = (await client.query(statements.join(';\n'))) as unknown
     await client.query('RELEASE SAVEPOINT rowfence_check_batch')
-    const results = (Array.isArray(result) ? result : [result]) as Array<{ rows: Array<Record<string, unknown>> }>
+    const results = (Array.isArray(result) ? result : [result]) as Array<{
+      rows: Array<Record<string, unknown>>
+    }>
     return results.map((item) => ({ json: planJson(item) }))
   } catch {
     await client.query('ROLLBACK TO SAVEPOINT rowfence_check_batch')
@@ -706,4 +719,3 @@ async function explainBatch(client: ClientBase, statements: readonly string[]): 
   }
   return results
 }
-

@@ -172,7 +172,10 @@ export function fieldNodes(node: PgNode, name: string): PgNode[] {
 }
 
 /** Every node in a tree, depth first, with how many sub-queries (SubLinks) deep it sits. */
-export function* walkNodes(value: PgValue | undefined, depth = 0): Generator<{ node: PgNode; depth: number }> {
+export function* walkNodes(
+  value: PgValue | undefined,
+  depth = 0,
+): Generator<{ node: PgNode; depth: number }> {
   if (value === null || value === undefined || typeof value === 'string') return
   if (Array.isArray(value)) {
     for (const item of value as readonly PgValue[]) yield* walkNodes(item, depth)

@@ -134,7 +134,8 @@ function and(truths: readonly Truth[]): Truth {
 function or(truths: readonly Truth[]): Truth {
   if (truths.includes('true')) return 'true'
   const maybes = truths.filter(isMaybe)
-  if (maybes.length > 0) return { maybe: maybes.some((truth) => truth.maybe === 'setting') ? 'setting' : 'data' }
+  if (maybes.length > 0)
+    return { maybe: maybes.some((truth) => truth.maybe === 'setting') ? 'setting' : 'data' }
   if (truths.includes('null')) return 'null'
   if (truths.includes('error')) return 'error'
   return 'false'
@@ -438,7 +439,8 @@ export class PolicyAnalyzer {
     const reads: ContextRead[] = []
     this.#collectReads(tree, false, reads)
     for (const read of reads) {
-      const settings = read.functionOid === null ? [read.setting] : this.#contextFunctions.get(read.functionOid)
+      const settings =
+        read.functionOid === null ? [read.setting] : this.#contextFunctions.get(read.functionOid)
       if (/tenant/i.test(read.label) || (settings ?? []).some((setting) => /tenant/i.test(setting ?? ''))) {
         this.#tenantKeys.add(read.key)
       }
@@ -554,7 +556,8 @@ class Evaluator {
         if (flag !== undefined) return bool(flag)
         const text = constText(node)
         const datum = node.fields['constvalue']
-        const key = text ?? (datum && typeof datum === 'object' && 'bytes' in datum ? datum.bytes.join(',') : '')
+        const key =
+          text ?? (datum && typeof datum === 'object' && 'bytes' in datum ? datum.bytes.join(',') : '')
         return { k: 'const', type: fieldNumber(node, 'consttype') ?? 0, key, text }
       }
       case 'FUNCEXPR':
@@ -629,7 +632,10 @@ class Evaluator {
       case 'CASETESTEXPR':
         return this.#caseValue ?? unknown('data')
       case 'PARAM': {
-        const bound = fieldNumber(node, 'paramkind') === 2 ? this.#params.get(fieldNumber(node, 'paramid') ?? 0) : undefined
+        const bound =
+          fieldNumber(node, 'paramkind') === 2
+            ? this.#params.get(fieldNumber(node, 'paramid') ?? 0)
+            : undefined
         return bound ?? unknown('data')
       }
       case 'SQLVALUEFUNCTION':

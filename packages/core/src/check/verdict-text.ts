@@ -18,8 +18,20 @@ export function verdictReason(verdict: Verdict, column: string): string {
   }
 }
 
+/** Drops one pair of parentheses around the whole expression, as pg_get_expr adds them. */
+function unwrap(sql: string): string {
+  if (!sql.startsWith('(') || !sql.endsWith(')')) return sql
+  let depth = 0
+  for (let i = 0; i < sql.length; i++) {
+    if (sql[i] === '(') depth++
+    if (sql[i] === ')') depth--
+    if (depth === 0 && i < sql.length - 1) return sql // the first ( closes before the end
+  }
+  return sql.slice(1, -1)
+}
+
 /** Keeps long expressions readable inside a one-line message. */
 export function shortSql(sql: string, limit = 120): string {
-  const flat = sql.replace(/\s+/g, ' ').trim()
+  const flat = unwrap(sql.replace(/\s+/g, ' ').trim())
   return flat.length > limit ? `${flat.slice(0, limit - 1)}…` : flat
 }

@@ -49,7 +49,9 @@ describe('the demo app schema', () => {
       expect(sent[0]).toBe('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
       expect(sent.at(-1)).toBe('ROLLBACK')
       for (const text of sent.slice(1, -1)) {
-        expect(text.trim()).toMatch(/^(SELECT|WITH|EXPLAIN|SET LOCAL|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b/)
+        expect(text.trim()).toMatch(
+          /^(SELECT|WITH|EXPLAIN|SET LOCAL|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b/,
+        )
       }
     } finally {
       await client.end()

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { checkDatabase, quoteIdentifier, type CheckOptions, type CheckReport, type Finding } from '@rowfence/core'
+import {
+  checkDatabase,
+  quoteIdentifier,
+  type CheckOptions,
+  type CheckReport,
+  type Finding,
+} from '@rowfence/core'
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-database.ts'
 
 /** One broken (or fixed) schema inside the per-file test database, with its own app role. */
@@ -33,7 +39,7 @@ export const CTX = '(SELECT rowfence.current_tenant_id())'
 export function describeFindings(findings: readonly Finding[], ruleId: string): string[] {
   return findings
     .filter((finding) => finding.ruleId === ruleId)
-    .map((finding) => [finding.table ?? "(database)", finding.object].filter(Boolean).join(" "))
+    .map((finding) => [finding.table ?? '(database)', finding.object].filter(Boolean).join(' '))
 }
 
 export async function createCheckHarness(): Promise<CheckHarness> {

@@ -22,8 +22,8 @@ describe('pg_node_tree reader', () => {
   })
 
   it('decodes text and boolean constants (4-byte and 1-byte varlena headers)', () => {
-    const long = parseNodeTree(text("app.tenant id\"x'"))
-    expect(isNode(long) && constText(long)).toBe("app.tenant id\"x'")
+    const long = parseNodeTree(text('app.tenant id"x\''))
+    expect(isNode(long) && constText(long)).toBe('app.tenant id"x\'')
     const short = parseNodeTree('{CONST :consttype 25 :constisnull false :constvalue 3 [ 7 111 110 ]}')
     expect(isNode(short) && constText(short)).toBe('on')
     const flag = parseNodeTree('{CONST :consttype 16 :constisnull false :constvalue 1 [ 1 0 0 0 0 0 0 0 ]}')
@@ -33,7 +33,9 @@ describe('pg_node_tree reader', () => {
   })
 
   it('counts sub-query depth through SubLinks', () => {
-    const tree = parseNodeTree('{SUBLINK :subLinkType 4 :subselect {QUERY :targetList ({TARGETENTRY :expr {VAR :varlevelsup 1}})}}')
+    const tree = parseNodeTree(
+      '{SUBLINK :subLinkType 4 :subselect {QUERY :targetList ({TARGETENTRY :expr {VAR :varlevelsup 1}})}}',
+    )
     const depths = [...walkNodes(tree)].map((entry) => `${entry.node.type}@${entry.depth}`)
     expect(depths).toEqual(['SUBLINK@0', 'QUERY@1', 'TARGETENTRY@1', 'VAR@1'])
   })

@@ -56,7 +56,11 @@ describe('JSON output', () => {
     expect(parsed.findings).toHaveLength(report.findings.length)
     expect(parsed.summary.error).toBe(report.findings.filter((f) => f.severity === 'error').length)
     expect(parsed.findings).toContainEqual(
-      expect.objectContaining({ ruleId: 'rls-not-forced', table: `${fixture.schema}.notes`, severity: 'error' }),
+      expect.objectContaining({
+        ruleId: 'rls-not-forced',
+        table: `${fixture.schema}.notes`,
+        severity: 'error',
+      }),
     )
   })
 })
@@ -104,7 +108,9 @@ describe('baseline', () => {
 
     const again = await fixture.check({ baseline })
     expect(again.findings).toEqual([])
-    expect(again.baselined.map((f) => f.fingerprint).sort()).toEqual(report.findings.map((f) => f.fingerprint).sort())
+    expect(again.baselined.map((f) => f.fingerprint).sort()).toEqual(
+      report.findings.map((f) => f.fingerprint).sort(),
+    )
 
     await writeBaseline(file, again.baselined)
     expect(await readFile(file, 'utf8')).toBe(first)
@@ -117,7 +123,9 @@ describe('baseline', () => {
       report.findings.filter((f) => f.ruleId !== 'rls-not-enabled'),
     )
     const result = await fixture.check({ baseline: await readBaseline(file) })
-    expect(result.findings.map((f) => `${f.ruleId} ${f.table}`)).toEqual([`rls-not-enabled ${fixture.schema}.orders`])
+    expect(result.findings.map((f) => `${f.ruleId} ${f.table}`)).toEqual([
+      `rls-not-enabled ${fixture.schema}.orders`,
+    ])
   })
 
   it('rejects a file that is not a baseline with ROWFENCE_BASELINE_INVALID', async () => {

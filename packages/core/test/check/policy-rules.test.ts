@@ -38,7 +38,11 @@ describe('write-not-tenant-checked', () => {
         WITH CHECK (EXISTS (SELECT 1 FROM {schema}.projects p WHERE p.id = project_id));`)
     const [finding, ...rest] = await ruleFindings(fixture, 'write-not-tenant-checked')
     expect(rest).toEqual([])
-    expect(finding).toMatchObject({ table: `${fixture.schema}.tasks`, object: 'tasks_access', severity: 'error' })
+    expect(finding).toMatchObject({
+      table: `${fixture.schema}.tasks`,
+      object: 'tasks_access',
+      severity: 'error',
+    })
     expect(finding!.message).toContain('replaces the USING-derived check')
     await applyFixes(fixture, 'write-not-tenant-checked')
     expect(await fixture.fired('write-not-tenant-checked')).toEqual([])
@@ -75,7 +79,11 @@ describe('write-not-tenant-checked', () => {
 describe('policy-fails-open', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['USING (true)', 'true', /is true for every row/],
-    ['IS NULL on the context', `rowfence.current_tenant_id() IS NULL OR tenant_id = {ctx}`, /not set \(NULL\)/],
+    [
+      'IS NULL on the context',
+      `rowfence.current_tenant_id() IS NULL OR tenant_id = {ctx}`,
+      /not set \(NULL\)/,
+    ],
     [
       "'' matching an empty setting",
       `current_setting('rowfence.tenant_id', true) = '' OR tenant_id::text = current_setting('rowfence.tenant_id', true)`,
@@ -86,7 +94,11 @@ describe('policy-fails-open', () => {
       `tenant_id::text LIKE current_setting('rowfence.tenant_id', true) || '%'`,
       /reads ''/,
     ],
-    ['COALESCE to the row itself', `tenant_id = COALESCE(rowfence.current_tenant_id(), tenant_id)`, /not set/],
+    [
+      'COALESCE to the row itself',
+      `tenant_id = COALESCE(rowfence.current_tenant_id(), tenant_id)`,
+      /not set/,
+    ],
     [
       'a bypass setting the app role can change',
       `current_setting('app.bypass_rls', true) = 'on' OR tenant_id = {ctx}`,
@@ -94,15 +106,20 @@ describe('policy-fails-open', () => {
     ],
   ]
 
-  it.each(cases)('fires on %s without a floor, and a RESTRICTIVE floor fixes it', async (_label, using, why) => {
-    const fixture = await harness.fixture(`${bare('orders')}
+  it.each(cases)(
+    'fires on %s without a floor, and a RESTRICTIVE floor fixes it',
+    async (_label, using, why) => {
+      const fixture = await harness.fixture(`${bare('orders')}
       CREATE POLICY orders_access ON {schema}.orders USING (${using}) WITH CHECK (tenant_id = {ctx});`)
-    const findings = await ruleFindings(fixture, 'policy-fails-open')
-    expect(findings.map((f) => `${f.table} ${f.object}`)).toEqual([`${fixture.schema}.orders orders_access`])
-    expect(findings[0]!.message).toMatch(why)
-    await applyFixes(fixture, 'policy-fails-open')
-    expect(await fixture.fired('policy-fails-open')).toEqual([])
-  })
+      const findings = await ruleFindings(fixture, 'policy-fails-open')
+      expect(findings.map((f) => `${f.table} ${f.object}`)).toEqual([
+        `${fixture.schema}.orders orders_access`,
+      ])
+      expect(findings[0]!.message).toMatch(why)
+      await applyFixes(fixture, 'policy-fails-open')
+      expect(await fixture.fired('policy-fails-open')).toEqual([])
+    },
+  )
 
   it('does not fire on a permissive USING (true) under a RESTRICTIVE tenant floor (the demo shape)', async () => {
     const fixture = await harness.fixture(`${bare('orders')}

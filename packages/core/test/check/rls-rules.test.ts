@@ -11,7 +11,9 @@ afterAll(async () => harness.drop())
 async function firesThenFixedByItsFix(fixture: Fixture, ruleId: string, expected: string[]): Promise<void> {
   const report = await fixture.check()
   const findings = report.findings.filter((finding) => finding.ruleId === ruleId)
-  expect(findings.map((finding) => [finding.table, finding.object].filter(Boolean).join(' '))).toEqual(expected)
+  expect(findings.map((finding) => [finding.table, finding.object].filter(Boolean).join(' '))).toEqual(
+    expected,
+  )
   await fixture.sql(findings.map((finding) => finding.fix).join('\n'))
   expect(await fixture.fired(ruleId)).toEqual([])
 }
@@ -31,7 +33,9 @@ describe('rls-not-enabled', () => {
       CREATE TABLE {schema}.orders (tenant_id uuid NOT NULL, id uuid PRIMARY KEY);
       CREATE TABLE {schema}.countries (code text PRIMARY KEY);
       GRANT SELECT ON {schema}.orders, {schema}.countries TO {app};`)
-    const findings = (await fixture.check()).findings.filter((finding) => finding.ruleId === 'rls-not-enabled')
+    const findings = (await fixture.check()).findings.filter(
+      (finding) => finding.ruleId === 'rls-not-enabled',
+    )
     expect(findings.map((finding) => finding.severity)).toEqual(['error'])
     await firesThenFixedByItsFix(fixture, 'rls-not-enabled', [`${fixture.schema}.orders`])
   })
@@ -40,7 +44,9 @@ describe('rls-not-enabled', () => {
     const fixture = await harness.fixture(`
       CREATE TABLE {schema}.orders (tenant_id uuid NOT NULL, id uuid PRIMARY KEY);
       CREATE TABLE {schema}.docs (org_id bigint NOT NULL, id bigint PRIMARY KEY);`)
-    expect(await fixture.fired('rls-not-enabled', { tenantColumn: 'org_id' })).toEqual([`${fixture.schema}.docs`])
+    expect(await fixture.fired('rls-not-enabled', { tenantColumn: 'org_id' })).toEqual([
+      `${fixture.schema}.docs`,
+    ])
   })
 })
 
@@ -53,10 +59,13 @@ describe('rls-not-forced', () => {
 
   it('does not fire for a NOLOGIN owner that runs no code, and fires once it owns a view', async () => {
     const owner = await harness.createRole('NOLOGIN')
-    const fixture = await harness.fixture(`${goodTable('orders')}
-      ALTER TABLE {schema}.orders NO FORCE ROW LEVEL SECURITY;`, {
-      adminSql: `ALTER TABLE {schema}.orders OWNER TO "${owner}"`,
-    })
+    const fixture = await harness.fixture(
+      `${goodTable('orders')}
+      ALTER TABLE {schema}.orders NO FORCE ROW LEVEL SECURITY;`,
+      {
+        adminSql: `ALTER TABLE {schema}.orders OWNER TO "${owner}"`,
+      },
+    )
     expect(await fixture.fired('rls-not-forced')).toEqual([])
     await harness.admin.query(
       `CREATE VIEW "${fixture.schema}".orders_view AS SELECT 1 AS one; ALTER VIEW "${fixture.schema}".orders_view OWNER TO "${owner}"`,
@@ -73,7 +82,9 @@ describe('app-role-bypasses-rls', () => {
     expect(await fixture.fired('app-role-bypasses-rls')).toEqual([
       `${fixture.schema}.orders owner ${fixture.appRole}`,
     ])
-    await harness.admin.query(`ALTER TABLE "${fixture.schema}".orders OWNER TO ${harness.db.cluster.ownerRole}`)
+    await harness.admin.query(
+      `ALTER TABLE "${fixture.schema}".orders OWNER TO ${harness.db.cluster.ownerRole}`,
+    )
     expect(await fixture.fired('app-role-bypasses-rls')).toEqual([])
   })
 
@@ -120,7 +131,9 @@ describe('missing-policy-for-command', () => {
       ALTER TABLE {schema}.orders FORCE ROW LEVEL SECURITY;
       CREATE POLICY orders_read ON {schema}.orders FOR SELECT USING (tenant_id = {ctx});
       GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.orders TO {app};`)
-    const [finding] = (await fixture.check()).findings.filter((f) => f.ruleId === 'missing-policy-for-command')
+    const [finding] = (await fixture.check()).findings.filter(
+      (f) => f.ruleId === 'missing-policy-for-command',
+    )
     expect(finding).toMatchObject({ table: `${fixture.schema}.orders`, severity: 'warning' })
     expect(finding!.message).toContain('INSERT, UPDATE, DELETE')
     await firesThenFixedByItsFix(fixture, 'missing-policy-for-command', [`${fixture.schema}.orders`])

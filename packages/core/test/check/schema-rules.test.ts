@@ -71,7 +71,9 @@ describe('foreign-key-without-tenant', () => {
         CONSTRAINT tasks_project_fkey FOREIGN KEY (project_id) REFERENCES {schema}.projects (id));
       ${protect('tasks')}`)
     const findings = await ruleFindings(fixture, 'foreign-key-without-tenant')
-    expect(findings.map((f) => `${f.table} ${f.object}`)).toEqual([`${fixture.schema}.tasks tasks_project_fkey`])
+    expect(findings.map((f) => `${f.table} ${f.object}`)).toEqual([
+      `${fixture.schema}.tasks tasks_project_fkey`,
+    ])
     await applyFixes(fixture, 'foreign-key-without-tenant')
     expect(await fixture.fired('foreign-key-without-tenant')).toEqual([])
   })

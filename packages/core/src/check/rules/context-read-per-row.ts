@@ -40,7 +40,8 @@ function culprits(snapshot: CatalogSnapshot, table: Relation): Array<{ policy: P
 export const contextReadPerRow: Rule = {
   id: 'context-read-per-row',
   severity: 'warning',
-  summary: 'The tenant context is evaluated per row, not once per query (decided from the query plan)',
+  summary:
+    'The context (current_setting or its function) is evaluated per row, not once per query (from the plan)',
   check: (snapshot) => {
     const findings: Finding[] = []
     for (const table of tenantTables(snapshot)) {
@@ -59,9 +60,11 @@ export const contextReadPerRow: Rule = {
           createFinding(contextReadPerRow, {
             table: table.displayName,
             message:
-              `the ${perRow.map((entry) => entry.command).join('/')} plan as ${evidence.role} evaluates the tenant context ` +
+              `the ${perRow.map((entry) => entry.command).join('/')} plan as ${evidence.role} reads the context ` +
               `outside an InitPlan, once per row (${first.reads[0]})` +
-              (suspects.length > 0 ? `; policies: ${suspects.map((suspect) => suspect.policy.name).join(', ')}` : ''),
+              (suspects.length > 0
+                ? `; policies: ${suspects.map((suspect) => suspect.policy.name).join(', ')}`
+                : ''),
             fix,
           }),
         )
@@ -70,7 +73,7 @@ export const contextReadPerRow: Rule = {
           createFinding(contextReadPerRow, {
             table: table.displayName,
             message:
-              `policies ${suspects.map((suspect) => suspect.policy.name).join(', ')} call the tenant context outside a ` +
+              `policies ${suspects.map((suspect) => suspect.policy.name).join(', ')} read the context outside a ` +
               `(SELECT ...), so it runs per row (decided from the policy text: no plan because ${evidence.reason})`,
             fix,
           }),

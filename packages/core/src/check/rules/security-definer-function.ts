@@ -13,7 +13,11 @@ function referencePattern(table: Relation): RegExp {
   )
 }
 
-function touchedTables(fn: FunctionInfo, tables: readonly Relation[], patterns: readonly RegExp[]): Relation[] {
+function touchedTables(
+  fn: FunctionInfo,
+  tables: readonly Relation[],
+  patterns: readonly RegExp[],
+): Relation[] {
   return tables.filter((table, i) => fn.dependsOn.includes(table.oid) || patterns[i]!.test(fn.source))
 }
 

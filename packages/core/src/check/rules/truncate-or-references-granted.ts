@@ -9,9 +9,10 @@ export const truncateOrReferencesGranted: Rule = {
   summary: 'The app role holds TRUNCATE or REFERENCES on a tenant table (neither is covered by RLS)',
   check: (snapshot) =>
     tenantTables(snapshot).flatMap((table) => {
-      const privileges = [table.app.truncate ? 'TRUNCATE' : '', table.app.references ? 'REFERENCES' : ''].filter(
-        Boolean,
-      )
+      const privileges = [
+        table.app.truncate ? 'TRUNCATE' : '',
+        table.app.references ? 'REFERENCES' : '',
+      ].filter(Boolean)
       if (privileges.length === 0) return []
       const why = [
         table.app.truncate ? "TRUNCATE empties every tenant's rows" : '',

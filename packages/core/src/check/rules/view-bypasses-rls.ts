@@ -30,7 +30,8 @@ function tenantTablesBehindViews(snapshot: CatalogSnapshot): Map<number, Set<str
 export const viewBypassesRls: Rule = {
   id: 'view-bypasses-rls',
   severity: 'error',
-  summary: "A view over tenant tables runs with its owner's rights (no security_invoker) and the app can select it",
+  summary:
+    "A view over tenant tables runs with its owner's rights (no security_invoker) and the app can select it",
   check: (snapshot) => {
     const behind = tenantTablesBehindViews(snapshot)
     const invokerSupported = snapshot.serverVersionNum >= 150000
@@ -51,7 +52,8 @@ export const viewBypassesRls: Rule = {
             })
           : createFinding(viewBypassesRls, {
               table: view.displayName,
-              message: `view over tenant tables (${listed}) checks RLS as its owner "${view.owner}", not as ${snapshot.app.name}` +
+              message:
+                `view over tenant tables (${listed}) checks RLS as its owner "${view.owner}", not as ${snapshot.app.name}` +
                 (invokerSupported ? ' (no security_invoker)' : ' (PostgreSQL < 15 has no security_invoker)'),
               fix: invokerSupported
                 ? `ALTER VIEW ${tableName(view)} SET (security_invoker = true);`

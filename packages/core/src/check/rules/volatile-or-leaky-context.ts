@@ -7,7 +7,8 @@ import type { Finding, Rule } from '../types.ts'
 export const volatileOrLeakyContext: Rule = {
   id: 'volatile-or-leaky-context',
   severity: 'warning',
-  summary: 'The context function is VOLATILE, or a policy applies a non-LEAKPROOF function to the tenant column',
+  summary:
+    'The context function is VOLATILE, or a policy applies a non-LEAKPROOF function to the tenant column',
   check: (snapshot) => {
     const analyzer = policyAnalyzer(snapshot)
     const findings: Finding[] = []

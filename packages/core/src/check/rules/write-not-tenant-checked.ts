@@ -10,7 +10,8 @@ const WRITE_COMMANDS: readonly Command[] = ['INSERT', 'UPDATE']
 export const writeNotTenantChecked: Rule = {
   id: 'write-not-tenant-checked',
   severity: 'error',
-  summary: "A policy allows INSERT/UPDATE with a WITH CHECK that does not pin the tenant column to the context",
+  summary:
+    'A policy allows INSERT/UPDATE with a WITH CHECK that does not pin the tenant column to the context',
   check: (snapshot) => {
     const analyzer = policyAnalyzer(snapshot)
     const column = snapshot.tenantColumn
@@ -32,7 +33,9 @@ export const writeNotTenantChecked: Rule = {
         const check = explicit ? policy.withCheck! : policy.using
         const message = replacesGuard
           ? `policy ${policy.name}: its explicit WITH CHECK (${shortSql(check?.sql ?? '')}) replaces the USING-derived check and ${verdictReason(verdict, column)}, so ${snapshot.app.name} can ${listCommands(commands)} rows into another tenant`
-          : `policy ${policy.name}: the check on new rows (${explicit ? 'WITH CHECK' : 'USING, no WITH CHECK'} ${shortSql(check?.sql ?? '')}) ${verdictReason(verdict, column)}, so ${snapshot.app.name} can ${listCommands(commands)} rows into another tenant`
+          : explicit
+            ? `policy ${policy.name}: WITH CHECK (${shortSql(check?.sql ?? '')}) ${verdictReason(verdict, column)}, so ${snapshot.app.name} can ${listCommands(commands)} rows into another tenant`
+            : `policy ${policy.name} has no WITH CHECK, so USING (${shortSql(check?.sql ?? '')}) checks new rows and ${verdictReason(verdict, column)}: ${snapshot.app.name} can ${listCommands(commands)} rows into another tenant`
         const predicate = tenantPredicate(snapshot, table)
         const existing = check?.sql && check.sql !== 'true' ? `(${check.sql}) AND ` : ''
         findings.push(
