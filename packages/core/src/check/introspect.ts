@@ -543,13 +543,14 @@ async function collectPlans(
   const candidates = tenantTables(snapshot).filter(
     (table) =>
       table.rlsEnabled &&
-      snapshot.policies.some(
-        (policy) =>
-          policy.table.oid === table.oid &&
-          policy.appliesToApp &&
-          (analyzer.facts(table, policy.using).reads.length > 0 ||
-            analyzer.facts(table, policy.withCheck).reads.length > 0),
-      ),
+      analyzer
+        .policiesOf(table)
+        .some(
+          (policy) =>
+            policy.appliesToApp &&
+            (analyzer.facts(table, policy.using).reads.length > 0 ||
+              analyzer.facts(table, policy.withCheck).reads.length > 0),
+        ),
   )
   if (candidates.length === 0) return evidence
   if (!enabled) {
@@ -566,7 +567,7 @@ async function collectPlans(
   const targets: PlanTarget[] = candidates.map((table) => {
     const name = qualifiedName(table.schema, table.name)
     if (!actAsApp) {
-      const reason = selfPlanObstacle(snapshot, table)
+      const reason = selfPlanObstacle(snapshot, table, analyzer.policiesOf(table))
       if (reason) return { table, unavailable: reason }
       return { table, statements: [{ command: 'SELECT', sql: `${explain} SELECT 1 FROM ${name}` }] }
     }
@@ -648,18 +649,19 @@ async function collectPlans(
 }
 
 /** Why planning as the checking role would not show the app role's policies, or null when it would. */
-function selfPlanObstacle(snapshot: CatalogSnapshot, table: Relation): string | null {
+function selfPlanObstacle(
+  snapshot: CatalogSnapshot,
+  table: Relation,
+  policies: readonly Policy[],
+): string | null {
   const prefix = `cannot SET ROLE ${snapshot.app.name}, and`
   if (snapshot.checker.superuser || snapshot.checker.bypassRls)
     return `${prefix} RLS does not apply to ${snapshot.checker.name}`
   if (table.checkerIsOwner && !table.rlsForced)
     return `${prefix} ${snapshot.checker.name} owns the table without FORCE`
   if (!table.checkerCanSelect) return `${prefix} ${snapshot.checker.name} cannot SELECT from it`
-  const differs = snapshot.policies.some(
-    (policy) =>
-      policy.table.oid === table.oid &&
-      policy.commands.includes('SELECT') &&
-      policy.appliesToApp !== policy.appliesToChecker,
+  const differs = policies.some(
+    (policy) => policy.commands.includes('SELECT') && policy.appliesToApp !== policy.appliesToChecker,
   )
   return differs ? `${prefix} its policies for ${snapshot.checker.name} differ from the app role's` : null
 }

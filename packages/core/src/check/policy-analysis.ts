@@ -232,10 +232,17 @@ export class PolicyAnalyzer {
   readonly #contextFunctions: ReadonlyMap<number, readonly string[]>
   readonly #tenantKeys = new Set<string>()
   readonly #verdicts = new Map<string, Verdict>()
+  readonly #facts = new WeakMap<PolicyExpression, ExpressionFacts>()
+  readonly #byTable = new Map<number, Policy[]>()
 
   constructor(snapshot: CatalogSnapshot) {
     this.#snapshot = snapshot
     this.#contextFunctions = findContextFunctions(snapshot.functions)
+    for (const policy of snapshot.policies) {
+      const list = this.#byTable.get(policy.table.oid)
+      if (list) list.push(policy)
+      else this.#byTable.set(policy.table.oid, [policy])
+    }
     for (const policy of snapshot.policies) {
       const attnum = policy.table.tenantColumn?.attnum
       if (attnum === undefined) continue
@@ -268,17 +275,26 @@ export class PolicyAnalyzer {
     return [...settings]
   }
 
+  /** Every policy on a table (whoever it applies to). */
+  policiesOf(table: Relation): readonly Policy[] {
+    return this.#byTable.get(table.oid) ?? []
+  }
+
   facts(table: Relation, expression: PolicyExpression | null): ExpressionFacts {
+    if (!expression?.tree) return { reads: [], leakyCalls: [], otherSettings: [] }
+    const known = this.#facts.get(expression)
+    if (known) return known
     const reads: ContextRead[] = []
     const leakyCalls: string[] = []
-    if (!expression?.tree) return { reads, leakyCalls, otherSettings: [] }
     const attnum = table.tenantColumn?.attnum
     this.#collectReads(expression.tree, false, reads)
     if (attnum !== undefined) this.#collectLeaky(expression.tree, attnum, leakyCalls)
     const otherSettings = [
       ...new Set(reads.filter((read) => !this.#tenantKeys.has(read.key)).map((read) => read.label)),
     ]
-    return { reads, leakyCalls: [...new Set(leakyCalls)], otherSettings }
+    const facts = { reads, leakyCalls: [...new Set(leakyCalls)], otherSettings }
+    this.#facts.set(expression, facts)
+    return facts
   }
 
   /** The verdict for one policy side (`using` or `check`) as the app role sees it. */
@@ -315,9 +331,7 @@ export class PolicyAnalyzer {
   }
 
   applicablePolicies(table: Relation, command: Command): Policy[] {
-    return this.#snapshot.policies.filter(
-      (policy) => policy.table.oid === table.oid && policy.appliesToApp && policy.commands.includes(command),
-    )
+    return this.policiesOf(table).filter((policy) => policy.appliesToApp && policy.commands.includes(command))
   }
 
   #verdictOf(table: Relation, expression: PolicyExpression | null): Verdict {

@@ -18,8 +18,9 @@ export function wrapContextCalls(sql: string, functionNames: readonly string[]):
 function culprits(snapshot: CatalogSnapshot, table: Relation): Array<{ policy: Policy; fix: string }> {
   const analyzer = policyAnalyzer(snapshot)
   const names = [...analyzer.contextFunctions.keys()].map((oid) => snapshot.functions.get(oid)!.name)
-  return snapshot.policies
-    .filter((policy) => policy.table.oid === table.oid && policy.appliesToApp)
+  return analyzer
+    .policiesOf(table)
+    .filter((policy) => policy.appliesToApp)
     .filter((policy) =>
       [policy.using, policy.withCheck].some((expression) =>
         analyzer.facts(table, expression).reads.some((read) => !read.wrappedInSubSelect),
@@ -47,14 +48,14 @@ export const contextReadPerRow: Rule = {
     for (const table of tenantTables(snapshot)) {
       const evidence = snapshot.plans.get(table.oid)
       if (!evidence || !table.rlsEnabled) continue
+      const perRow = evidence.kind === 'plan' ? evidence.perRow.filter((entry) => entry.reads.length > 0) : []
+      if (evidence.kind === 'plan' && perRow.length === 0) continue
       const suspects = culprits(snapshot, table)
       const fix =
         suspects.length > 0
           ? suspects.map((suspect) => suspect.fix).join('\n')
           : '-- call the context function as (SELECT fn()) in every policy of this table'
       if (evidence.kind === 'plan') {
-        const perRow = evidence.perRow.filter((entry) => entry.reads.length > 0)
-        if (perRow.length === 0) continue
         const first = perRow[0]!
         findings.push(
           createFinding(contextReadPerRow, {

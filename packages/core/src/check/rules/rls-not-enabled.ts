@@ -1,5 +1,6 @@
 import { createFinding, tenantTables } from '../finding.ts'
 import { floorPolicySql, tableName } from '../fix-sql.ts'
+import { policyAnalyzer } from '../policy-analysis.ts'
 import type { Rule } from '../types.ts'
 
 export const rlsNotEnabled: Rule = {
@@ -10,7 +11,7 @@ export const rlsNotEnabled: Rule = {
     tenantTables(snapshot)
       .filter((table) => !table.rlsEnabled)
       .map((table) => {
-        const hasPolicies = snapshot.policies.some((policy) => policy.table.oid === table.oid)
+        const hasPolicies = policyAnalyzer(snapshot).policiesOf(table).length > 0
         return createFinding(rlsNotEnabled, {
           table: table.displayName,
           message: `row-level security is not enabled, so ${snapshot.app.name} reads and writes every tenant's rows${

@@ -14,8 +14,9 @@ export const volatileOrLeakyContext: Rule = {
     const findings: Finding[] = []
     const volatileUsers = new Map<number, Set<string>>()
     for (const table of tenantTables(snapshot)) {
-      for (const policy of snapshot.policies) {
-        if (policy.table.oid !== table.oid || !policy.appliesToApp) continue
+      if (!table.rlsEnabled) continue
+      for (const policy of analyzer.policiesOf(table)) {
+        if (!policy.appliesToApp) continue
         const leaky = new Set<string>()
         for (const expression of [policy.using, policy.withCheck]) {
           const facts = analyzer.facts(table, expression)
