@@ -40,7 +40,9 @@ export function formatText(report: CheckReport): string {
   lines.push(
     '',
     report.findings.length === 0
-      ? `No findings: tenant isolation holds for every rule${accepted}.`
+      ? report.baselined.length > 0
+        ? `No new findings (${report.baselined.length} accepted by the baseline).`
+        : 'No findings: tenant isolation holds for every rule.'
       : `${plural(counts.error, 'error')}, ${plural(counts.warning, 'warning')}, ${counts.info} info${accepted}`,
   )
   return lines.join('\n')
