@@ -120,7 +120,13 @@ ${ruleList}`,
     let environment: DatabaseEnvironment | undefined
     let url = values['database-url'] ?? process.env['DATABASE_URL']
     if (!url) {
-      environment = await openDatabaseEnvironment(io.err, { needApp: false })
+      try {
+        environment = await openDatabaseEnvironment(io.err, { needApp: false })
+      } catch (cause) {
+        // No database to check is a connection error (exit 2), like an unreachable DATABASE_URL.
+        const message = cause instanceof Error ? cause.message : String(cause)
+        throw new CliError('ROWFENCE_DATABASE_UNAVAILABLE', message, { exitCode: 2, cause })
+      }
       url = environment.ownerUrl
     }
     try {

@@ -415,10 +415,14 @@ export class PolicyAnalyzer {
     return this.#snapshot.app.name
   }
 
-  #collectReads(value: PgValue | undefined, wrapped: boolean, reads: ContextRead[]): void {
+  /**
+   * Collects context reads. `direct` skips sub-queries with a FROM: a read there filters another table
+   * (say, a membership lookup) rather than being compared with this row.
+   */
+  #collectReads(value: PgValue | undefined, wrapped: boolean, reads: ContextRead[], direct = false): void {
     if (value === null || value === undefined || typeof value === 'string') return
     if (Array.isArray(value)) {
-      for (const item of value as readonly PgValue[]) this.#collectReads(item, wrapped, reads)
+      for (const item of value as readonly PgValue[]) this.#collectReads(item, wrapped, reads, direct)
       return
     }
     if (!isNode(value)) return
@@ -426,12 +430,12 @@ export class PolicyAnalyzer {
     if (read) reads.push(read)
     if (value.type === 'SUBLINK') {
       const inner = fieldNumber(value, 'subLinkType') === 4 ? simpleSubSelect(value) : undefined
-      this.#collectReads(value.fields['testexpr'], wrapped, reads)
-      if (inner) this.#collectReads(inner, true, reads)
-      else this.#collectReads(value.fields['subselect'], wrapped, reads)
+      this.#collectReads(value.fields['testexpr'], wrapped, reads, direct)
+      if (inner) this.#collectReads(inner, true, reads, direct)
+      else if (!direct) this.#collectReads(value.fields['subselect'], wrapped, reads)
       return
     }
-    for (const child of Object.values(value.fields)) this.#collectReads(child, wrapped, reads)
+    for (const child of Object.values(value.fields)) this.#collectReads(child, wrapped, reads, direct)
   }
 
   /** Reads compared (by any operator) with the tenant column become tenant-context keys. */
@@ -444,7 +448,7 @@ export class PolicyAnalyzer {
       args.forEach((arg, index) => {
         if (hasTenant[index]) return
         const reads: ContextRead[] = []
-        this.#collectReads(arg, false, reads)
+        this.#collectReads(arg, false, reads, true)
         for (const read of reads) this.#tenantKeys.add(read.key)
       })
     }
