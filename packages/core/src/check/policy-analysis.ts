@@ -2,8 +2,8 @@
  * What a policy expression means for tenant isolation, decided over its resolved expression tree
  * (pg_node_tree) rather than its text.
  *
- * The core is a small abstract interpreter. The policy is evaluated for a row that belongs to ANOTHER
- * tenant, in three states of the tenant context:
+ * The policy is evaluated (see `policy-evaluator.ts`) for a row that belongs to ANOTHER tenant, in three
+ * states of the tenant context:
  *   - foreign: the context holds a valid tenant (not the row's);
  *   - unset:   the setting was never set (`current_setting(name, true)` is NULL);
  *   - empty:   the setting was set once on this connection and reads '' afterwards.
@@ -11,17 +11,35 @@
  * A policy is a tenant guard when, in every state, it is never TRUE for the other tenant's row.
  */
 import {
+  CTX,
+  ERROR,
+  isMaybe,
+  NULL,
+  truthOf,
+  unknown,
+  type Scenario,
+  type Truth,
+  type Value,
+} from './abstract-value.ts'
+import {
   constBoolean,
   constText,
   fieldNode,
   fieldNodes,
   fieldNumber,
-  fieldString,
   isNode,
   walkNodes,
   type PgNode,
   type PgValue,
 } from './node-tree.ts'
+import {
+  containsTenantVar,
+  Evaluator,
+  isTenantVar,
+  simpleSubSelect,
+  stripRelabel,
+  type EvaluatorHost,
+} from './policy-evaluator.ts'
 import type {
   CatalogSnapshot,
   Command,
@@ -31,25 +49,6 @@ import type {
   PolicyExpression,
   Relation,
 } from './types.ts'
-
-type Taint = 'data' | 'setting'
-
-/** Abstract values: what an expression can evaluate to for another tenant's row. */
-type Value =
-  | { readonly k: 'null' }
-  | { readonly k: 'error' }
-  | { readonly k: 'bool'; readonly v: boolean }
-  | { readonly k: 'const'; readonly type: number; readonly key: string; readonly text: string | undefined }
-  /** The row's tenant column (or a cast of it). */
-  | { readonly k: 'row' }
-  /** The tenant context holding a valid tenant that is not the row's. */
-  | { readonly k: 'ctx' }
-  /** Unknown: depends on data (`data`) or only on settings the app role can change (`setting`). */
-  | { readonly k: 'unknown'; readonly via: Taint }
-
-type Truth = 'true' | 'false' | 'null' | 'error' | { readonly maybe: Taint }
-
-type Scenario = 'foreign' | 'unset' | 'empty'
 
 export type Verdict =
   /** Never TRUE for another tenant's row, whatever the context state. */
@@ -62,157 +61,6 @@ export type Verdict =
   | { readonly kind: 'bypass'; readonly settings: readonly string[] }
   /** Other tenants' rows pass depending on data (no tenant predicate holds them back). */
   | { readonly kind: 'not-scoped' }
-
-const NULL: Value = { k: 'null' }
-const ERROR: Value = { k: 'error' }
-const ROW: Value = { k: 'row' }
-const CTX: Value = { k: 'ctx' }
-const bool = (v: boolean): Value => ({ k: 'bool', v })
-const unknown = (via: Taint): Value => ({ k: 'unknown', via })
-
-const textLikeTypes = new Set([25, 1043, 1042, 19])
-const sqlUserFunctions = new Set([9, 10, 11]) // CURRENT_ROLE, CURRENT_USER, USER
-
-/** A simple scalar sub-select: `(SELECT expr)` with no FROM, WHERE or grouping. */
-function simpleSubSelect(sublink: PgNode): PgNode | undefined {
-  const query = fieldNode(sublink, 'subselect')
-  if (!query) return undefined
-  if (fieldNodes(query, 'rtable').length > 0) return undefined
-  const jointree = fieldNode(query, 'jointree')
-  if (jointree && (fieldNodes(jointree, 'fromlist').length > 0 || isNode(jointree.fields['quals']))) {
-    return undefined
-  }
-  const targets = fieldNodes(query, 'targetList').filter((entry) => fieldString(entry, 'resjunk') !== 'true')
-  if (targets.length !== 1) return undefined
-  return fieldNode(targets[0]!, 'expr')
-}
-
-function taintOf(values: readonly Value[]): Taint {
-  if (values.some((value) => value.k === 'row' || (value.k === 'unknown' && value.via === 'data'))) {
-    return 'data'
-  }
-  if (values.some((value) => value.k === 'ctx' || (value.k === 'unknown' && value.via === 'setting'))) {
-    return 'setting'
-  }
-  return 'data'
-}
-
-function truthOf(value: Value): Truth {
-  switch (value.k) {
-    case 'bool':
-      return value.v ? 'true' : 'false'
-    case 'null':
-      return 'null'
-    case 'error':
-      return 'error'
-    case 'unknown':
-      return { maybe: value.via }
-    default:
-      return { maybe: 'data' }
-  }
-}
-
-function fromTruth(truth: Truth): Value {
-  if (truth === 'true') return bool(true)
-  if (truth === 'false') return bool(false)
-  if (truth === 'null') return NULL
-  if (truth === 'error') return ERROR
-  return unknown(truth.maybe)
-}
-
-const isMaybe = (truth: Truth): truth is { maybe: Taint } => typeof truth === 'object'
-
-function and(truths: readonly Truth[]): Truth {
-  if (truths.includes('false')) return 'false'
-  if (truths.includes('error')) return 'error'
-  if (truths.includes('null')) return 'null'
-  const maybes = truths.filter(isMaybe)
-  if (maybes.length === 0) return 'true'
-  return { maybe: maybes.some((truth) => truth.maybe === 'data') ? 'data' : 'setting' }
-}
-
-function or(truths: readonly Truth[]): Truth {
-  if (truths.includes('true')) return 'true'
-  const maybes = truths.filter(isMaybe)
-  if (maybes.length > 0)
-    return { maybe: maybes.some((truth) => truth.maybe === 'setting') ? 'setting' : 'data' }
-  if (truths.includes('null')) return 'null'
-  if (truths.includes('error')) return 'error'
-  return 'false'
-}
-
-function not(truth: Truth): Truth {
-  if (truth === 'true') return 'false'
-  if (truth === 'false') return 'true'
-  return truth
-}
-
-function equal(a: Value, b: Value): Value {
-  if (a.k === 'error' || b.k === 'error') return ERROR
-  if (a.k === 'null' || b.k === 'null') return NULL
-  if (a.k === 'unknown' || b.k === 'unknown') return unknown(taintOf([a, b]))
-  if (a.k === 'bool' && b.k === 'bool') return bool(a.v === b.v)
-  if (a.k === 'row' && b.k === 'row') return bool(true)
-  if (a.k === 'ctx' && b.k === 'ctx') return bool(true)
-  if ((a.k === 'row' && b.k === 'ctx') || (a.k === 'ctx' && b.k === 'row')) return bool(false)
-  if (a.k === 'const' && b.k === 'const') {
-    if (a.text !== undefined && b.text !== undefined) return bool(a.text === b.text)
-    if (a.type === b.type) return bool(a.key === b.key)
-    return unknown('data')
-  }
-  const constant = a.k === 'const' ? a : b.k === 'const' ? b : undefined
-  const other = constant === a ? b : a
-  if (constant && (other.k === 'row' || other.k === 'ctx')) {
-    // A tenant value is never ''; any other constant is a hard-coded tenant (data) or a value the app
-    // could set the context to (setting).
-    if (constant.text === '') return bool(false)
-    return unknown(other.k === 'row' ? 'data' : 'setting')
-  }
-  return unknown(taintOf([a, b]))
-}
-
-function negate(value: Value): Value {
-  return fromTruth(not(truthOf(value)))
-}
-
-function like(value: Value, pattern: Value): Value {
-  if (value.k === 'error' || pattern.k === 'error') return ERROR
-  if (value.k === 'null' || pattern.k === 'null') return NULL
-  if (pattern.k === 'const' && pattern.text !== undefined && /^%+$/.test(pattern.text)) {
-    return value.k === 'unknown' ? unknown(value.via) : bool(true)
-  }
-  if (pattern.k === 'ctx' || value.k === 'ctx') return equal(value, pattern)
-  return unknown(taintOf([value, pattern]))
-}
-
-function regexMatch(value: Value, pattern: Value): Value {
-  if (value.k === 'error' || pattern.k === 'error') return ERROR
-  if (value.k === 'null' || pattern.k === 'null') return NULL
-  if (pattern.k === 'const' && pattern.text === '') {
-    return value.k === 'unknown' ? unknown(value.via) : bool(true)
-  }
-  return unknown(taintOf([value, pattern]))
-}
-
-function concat(a: Value, b: Value): Value {
-  if (a.k === 'error' || b.k === 'error') return ERROR
-  if (a.k === 'null' || b.k === 'null') return NULL
-  if (a.k === 'const' && b.k === 'const' && a.text !== undefined && b.text !== undefined) {
-    const text = a.text + b.text
-    return { k: 'const', type: 25, key: text, text }
-  }
-  if (a.k === 'const' && a.text === '') return b
-  if (b.k === 'const' && b.text === '') return a
-  return unknown(taintOf([a, b]))
-}
-
-function cast(value: Value, resultType: number | undefined): Value {
-  if (value.k !== 'const') return value
-  const textResult = resultType !== undefined && textLikeTypes.has(resultType)
-  if (value.text === '' && !textResult) return ERROR // ''::uuid, ''::int raise
-  if (textResult) return value
-  return { k: 'const', type: resultType ?? value.type, key: `${value.key}`, text: undefined }
-}
 
 export interface ExpressionFacts {
   /** Every read of a context setting, directly or through a context function. */
@@ -227,7 +75,7 @@ export interface ExpressionFacts {
  * One analyzer per snapshot: knows which functions read the context, which settings are the tenant
  * context, and memoizes verdicts per policy.
  */
-export class PolicyAnalyzer {
+export class PolicyAnalyzer implements EvaluatorHost {
   readonly #snapshot: CatalogSnapshot
   readonly #contextFunctions: ReadonlyMap<number, readonly string[]>
   readonly #tenantKeys = new Set<string>()
@@ -486,32 +334,6 @@ export class PolicyAnalyzer {
   }
 }
 
-function stripRelabel(node: PgNode): PgNode {
-  let current = node
-  while (current.type === 'RELABELTYPE') {
-    const inner = fieldNode(current, 'arg')
-    if (!inner) break
-    current = inner
-  }
-  return current
-}
-
-function isTenantVar(node: PgNode, attnum: number, depth: number): boolean {
-  return (
-    node.type === 'VAR' &&
-    fieldNumber(node, 'varno') === 1 &&
-    fieldNumber(node, 'varattno') === attnum &&
-    (fieldNumber(node, 'varlevelsup') ?? 0) === depth
-  )
-}
-
-function containsTenantVar(node: PgNode, attnum: number, depth: number): boolean {
-  for (const item of walkNodes(node, depth)) {
-    if (isTenantVar(item.node, attnum, item.depth)) return true
-  }
-  return false
-}
-
 const settingPattern = /current_setting\s*\(\s*'((?:[^']|'')*)'/gi
 
 function findContextFunctions(functions: ReadonlyMap<number, FunctionInfo>): Map<number, string[]> {
@@ -547,256 +369,6 @@ function findContextFunctions(functions: ReadonlyMap<number, FunctionInfo>): Map
 
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-}
-
-/** Evaluates one expression tree for one scenario. */
-class Evaluator {
-  readonly #analyzer: PolicyAnalyzer
-  readonly #scenario: Scenario
-  readonly #attnum: number
-  readonly #params = new Map<number, Value>()
-  #caseValue: Value | undefined
-
-  constructor(analyzer: PolicyAnalyzer, scenario: Scenario, attnum: number) {
-    this.#analyzer = analyzer
-    this.#scenario = scenario
-    this.#attnum = attnum
-  }
-
-  evaluate(node: PgNode, depth: number): Value {
-    const args = (): Value[] => fieldNodes(node, 'args').map((arg) => this.evaluate(arg, depth))
-    switch (node.type) {
-      case 'VAR':
-        return isTenantVar(node, this.#attnum, depth) ? ROW : unknown('data')
-      case 'CONST': {
-        if (fieldString(node, 'constisnull') === 'true') return NULL
-        const flag = constBoolean(node)
-        if (flag !== undefined) return bool(flag)
-        const text = constText(node)
-        const datum = node.fields['constvalue']
-        const key =
-          text ?? (datum && typeof datum === 'object' && 'bytes' in datum ? datum.bytes.join(',') : '')
-        return { k: 'const', type: fieldNumber(node, 'consttype') ?? 0, key, text }
-      }
-      case 'FUNCEXPR':
-        return this.#function(node, depth, args)
-      case 'RELABELTYPE':
-      case 'COERCEVIAIO':
-      case 'COERCETODOMAIN': {
-        const inner = fieldNode(node, 'arg')
-        return inner ? cast(this.evaluate(inner, depth), fieldNumber(node, 'resulttype')) : unknown('data')
-      }
-      case 'OPEXPR':
-        return this.#operator(node, args())
-      case 'DISTINCTEXPR': {
-        const [a = NULL, b = NULL] = args()
-        if (a.k === 'null' && b.k === 'null') return bool(false)
-        if (a.k === 'null' || b.k === 'null') {
-          const other = a.k === 'null' ? b : a
-          return other.k === 'unknown' ? unknown(other.via) : other.k === 'error' ? ERROR : bool(true)
-        }
-        return negate(equal(a, b))
-      }
-      case 'NULLIFEXPR': {
-        const [a = NULL, b = NULL] = args()
-        const same = truthOf(equal(a, b))
-        if (same === 'true') return NULL
-        if (same === 'error') return ERROR
-        if (isMaybe(same)) return unknown(taintOf([a, fromTruth(same)]))
-        return a
-      }
-      case 'SCALARARRAYOPEXPR': {
-        const values = args()
-        if (values.some((value) => value.k === 'error')) return ERROR
-        if (values.some((value) => value.k === 'null')) return NULL
-        return unknown(taintOf(values))
-      }
-      case 'BOOLEXPR': {
-        const truths = args().map(truthOf)
-        const op = fieldString(node, 'boolop')
-        if (op === 'and') return fromTruth(and(truths))
-        if (op === 'or') return fromTruth(or(truths))
-        return fromTruth(not(truths[0] ?? 'null'))
-      }
-      case 'NULLTEST': {
-        const inner = fieldNode(node, 'arg')
-        const value = inner ? this.evaluate(inner, depth) : unknown('data')
-        const isNull: Truth =
-          value.k === 'null'
-            ? 'true'
-            : value.k === 'error'
-              ? 'error'
-              : value.k === 'unknown'
-                ? { maybe: value.via }
-                : 'false'
-        return fromTruth(fieldNumber(node, 'nulltesttype') === 0 ? isNull : not(isNull))
-      }
-      case 'BOOLEANTEST':
-        return this.#booleanTest(node, depth)
-      case 'COALESCEEXPR': {
-        const values = args()
-        for (let i = 0; i < values.length; i++) {
-          const value = values[i]!
-          if (value.k === 'null') continue
-          if (value.k === 'unknown') return unknown(taintOf(values.slice(i)))
-          return value
-        }
-        return NULL
-      }
-      case 'SUBLINK':
-        return this.#sublink(node, depth)
-      case 'CASEEXPR':
-        return this.#case(node, depth)
-      case 'CASETESTEXPR':
-        return this.#caseValue ?? unknown('data')
-      case 'PARAM': {
-        const bound =
-          fieldNumber(node, 'paramkind') === 2
-            ? this.#params.get(fieldNumber(node, 'paramid') ?? 0)
-            : undefined
-        return bound ?? unknown('data')
-      }
-      case 'SQLVALUEFUNCTION':
-        return sqlUserFunctions.has(fieldNumber(node, 'op') ?? -1)
-          ? { k: 'const', type: 19, key: this.#analyzer.appRole, text: this.#analyzer.appRole }
-          : unknown('data')
-      case 'ARRAYEXPR': {
-        const elements = fieldNodes(node, 'elements').map((element) => this.evaluate(element, depth))
-        if (elements.every((element) => element.k === 'const')) {
-          const key = elements.map((element) => (element.k === 'const' ? element.key : '')).join('\u0000')
-          return { k: 'const', type: fieldNumber(node, 'array_typeid') ?? 0, key, text: undefined }
-        }
-        return unknown(taintOf(elements))
-      }
-      default: {
-        // Anything else: unknown, tainted by whatever its direct sub-expressions depend on.
-        const children = Object.values(node.fields).flatMap((value) =>
-          isNode(value) && value.type !== 'QUERY'
-            ? [value]
-            : Array.isArray(value)
-              ? (value as PgValue[]).filter((item): item is PgNode => isNode(item) && item.type !== 'QUERY')
-              : [],
-        )
-        return unknown(taintOf(children.map((child) => this.evaluate(child, depth))))
-      }
-    }
-  }
-
-  #function(node: PgNode, depth: number, args: () => Value[]): Value {
-    const read = this.#analyzer.contextRead(node, false)
-    if (read) return this.#analyzer.readValue(read, node, this.#scenario)
-    const format = fieldNumber(node, 'funcformat')
-    const argNodes = fieldNodes(node, 'args')
-    if ((format === 1 || format === 2) && argNodes.length >= 1) {
-      return cast(this.evaluate(argNodes[0]!, depth), fieldNumber(node, 'funcresulttype'))
-    }
-    const values = args()
-    if (values.some((value) => value.k === 'error')) return ERROR
-    const fn = this.#analyzer.functionInfo(fieldNumber(node, 'funcid') ?? 0)
-    if ((fn?.strict ?? true) && values.some((value) => value.k === 'null')) return NULL
-    return unknown(taintOf(values))
-  }
-
-  #operator(node: PgNode, values: Value[]): Value {
-    const opno = fieldNumber(node, 'opno') ?? 0
-    const name = this.#analyzer.operatorName(opno)
-    const [a = NULL, b] = values
-    if (b !== undefined) {
-      switch (name) {
-        case '=':
-          return equal(a, b)
-        case '<>':
-          return negate(equal(a, b))
-        case '~~':
-        case '~~*':
-          return like(a, b)
-        case '!~~':
-        case '!~~*':
-          return negate(like(a, b))
-        case '~':
-        case '~*':
-          return regexMatch(a, b)
-        case '!~':
-        case '!~*':
-          return negate(regexMatch(a, b))
-        case '||':
-          return concat(a, b)
-      }
-    }
-    if (values.some((value) => value.k === 'error')) return ERROR
-    if (this.#analyzer.operatorStrict(opno) && values.some((value) => value.k === 'null')) return NULL
-    return unknown(taintOf(values))
-  }
-
-  #booleanTest(node: PgNode, depth: number): Value {
-    const inner = fieldNode(node, 'arg')
-    const truth = inner ? truthOf(this.evaluate(inner, depth)) : { maybe: 'data' as const }
-    if (truth === 'error') return ERROR
-    if (isMaybe(truth)) return unknown(truth.maybe)
-    const test = fieldNumber(node, 'booltesttype')
-    const outcomes: Record<number, boolean> = {
-      0: truth === 'true', // IS TRUE
-      1: truth !== 'true', // IS NOT TRUE
-      2: truth === 'false', // IS FALSE
-      3: truth !== 'false', // IS NOT FALSE
-      4: truth === 'null', // IS UNKNOWN
-      5: truth !== 'null', // IS NOT UNKNOWN
-    }
-    const outcome = test === undefined ? undefined : outcomes[test]
-    return outcome === undefined ? unknown('data') : bool(outcome)
-  }
-
-  /** CASE [arg] WHEN ... THEN ... ELSE ... END, evaluated branch by branch. */
-  #case(node: PgNode, depth: number): Value {
-    const arg = fieldNode(node, 'arg')
-    const outer = this.#caseValue
-    this.#caseValue = arg ? this.evaluate(arg, depth) : undefined
-    try {
-      const whens = fieldNodes(node, 'args')
-      const fallback = fieldNode(node, 'defresult')
-      const resultOf = (when: PgNode): Value => {
-        const result = fieldNode(when, 'result')
-        return result ? this.evaluate(result, depth) : NULL
-      }
-      for (let i = 0; i < whens.length; i++) {
-        const condition = fieldNode(whens[i]!, 'expr')
-        const truth = condition ? truthOf(this.evaluate(condition, depth)) : 'null'
-        if (truth === 'true') return resultOf(whens[i]!)
-        if (truth === 'error') return ERROR
-        if (!isMaybe(truth)) continue
-        // Any later branch may be taken: true only if every candidate is true.
-        const candidates = [...whens.slice(i).map(resultOf), fallback ? this.evaluate(fallback, depth) : NULL]
-        const truths = candidates.map(truthOf)
-        if (truths.every((candidate) => candidate === 'true')) return bool(true)
-        if (truths.every((candidate) => !isMaybe(candidate) && candidate !== 'true')) return bool(false)
-        return unknown(taintOf([...candidates, fromTruth(truth)]))
-      }
-      return fallback ? this.evaluate(fallback, depth) : NULL
-    } finally {
-      this.#caseValue = outer
-    }
-  }
-
-  #sublink(node: PgNode, depth: number): Value {
-    const kind = fieldNumber(node, 'subLinkType')
-    const inner = simpleSubSelect(node)
-    if (!inner) return unknown('data')
-    const value = this.evaluate(inner, depth + 1)
-    if (kind === 4) return value // EXPR: (SELECT expr)
-    if (kind === 2) {
-      // ANY: x = ANY (SELECT expr) with one row -> the test expression with the row as its parameter.
-      const test = fieldNode(node, 'testexpr')
-      if (!test) return unknown('data')
-      this.#params.set(1, value)
-      try {
-        return this.evaluate(test, depth)
-      } finally {
-        this.#params.delete(1)
-      }
-    }
-    if (kind === 0) return bool(true) // EXISTS (SELECT expr) without FROM: one row
-    return unknown('data')
-  }
 }
 
 const analyzers = new WeakMap<CatalogSnapshot, PolicyAnalyzer>()
