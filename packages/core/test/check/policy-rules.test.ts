@@ -1,3 +1,4 @@
+import pg from 'pg'
 import { checkDatabase } from '@rowfence/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCheckHarness, goodTable, type CheckHarness, type Fixture } from './harness.ts'
@@ -192,6 +193,23 @@ describe('context-read-per-row', () => {
     const report = await checkDatabase(owner, { schema: fixture.schema, appRole: fixture.appRole })
     const finding = report.findings.find((f) => f.ruleId === 'context-read-per-row')
     expect(finding?.message).toContain(`plan as ${harness.db.cluster.ownerRole}`)
+  })
+
+  it('falls back to the policy text, and says why, when the checking role cannot plan as the app', async () => {
+    const fixture = await harness.fixture(perRow)
+    const reader = await harness.createRole(`LOGIN PASSWORD 'reader-pw'`)
+    await harness.admin.query(`GRANT CONNECT ON DATABASE ${harness.db.name} TO "${reader}"`)
+    const url = new URL(harness.db.ownerUrl)
+    url.username = reader
+    url.password = 'reader-pw'
+    const pool = new pg.Pool({ connectionString: url.toString(), max: 1 })
+    try {
+      const report = await checkDatabase(pool, { schema: fixture.schema, appRole: fixture.appRole })
+      const finding = report.findings.find((f) => f.ruleId === 'context-read-per-row')
+      expect(finding?.message).toContain(`decided from the policy text: no plan because cannot SET ROLE`)
+    } finally {
+      await pool.end()
+    }
   })
 
   it('falls back to the policy text when plans are off, and says so', async () => {
