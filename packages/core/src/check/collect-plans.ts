@@ -8,7 +8,7 @@ import type { ClientBase } from 'pg'
 import { qualifiedName, quoteIdentifier } from '../sql/identifier.ts'
 import { tenantTables } from './finding.ts'
 import { contextCallPatterns, perRowContextReads } from './plan-analysis.ts'
-import { PolicyAnalyzer } from './policy-analysis.ts'
+import { policyAnalyzer } from './policy-analysis.ts'
 import type { CatalogSnapshot, Command, PlanEvidence, Policy, Relation } from './types.ts'
 
 /** How EXPLAIN statements for one table are made, or why they cannot be. */
@@ -26,11 +26,11 @@ const PLAN_BATCH = 60
 export async function collectPlans(
   client: ClientBase,
   snapshot: CatalogSnapshot,
-  canBecomeApp: boolean,
-  enabled: boolean,
-): Promise<Map<number, PlanEvidence>> {
-  const analyzer = new PolicyAnalyzer(snapshot)
-  const evidence = new Map<number, PlanEvidence>()
+  evidence: Map<number, PlanEvidence>,
+  options: { readonly canBecomeApp: boolean; readonly enabled: boolean },
+): Promise<void> {
+  const { canBecomeApp, enabled } = options
+  const analyzer = policyAnalyzer(snapshot)
   const candidates = tenantTables(snapshot).filter(
     (table) =>
       table.rlsEnabled &&
@@ -43,10 +43,10 @@ export async function collectPlans(
               analyzer.facts(table, policy.withCheck).reads.length > 0),
         ),
   )
-  if (candidates.length === 0) return evidence
+  if (candidates.length === 0) return
   if (!enabled) {
     for (const table of candidates) evidence.set(table.oid, { kind: 'unavailable', reason: 'plans are off' })
-    return evidence
+    return
   }
 
   const actAsApp = snapshot.checker.name === snapshot.app.name || canBecomeApp
@@ -62,13 +62,27 @@ export async function collectPlans(
       if (reason) return { table, unavailable: reason }
       return { table, statements: [{ command: 'SELECT', sql: `${explain} SELECT 1 FROM ${name}` }] }
     }
+    // SELECT shows every FOR ALL / FOR SELECT policy; UPDATE and DELETE are planned only when a policy
+    // of their own reads the context (otherwise their plans repeat the same expressions).
+    const ownReads = (command: Command): boolean =>
+      analyzer
+        .policiesOf(table)
+        .some(
+          (policy) =>
+            policy.appliesToApp &&
+            policy.commands.includes(command) &&
+            !policy.commands.includes('SELECT') &&
+            analyzer.facts(table, policy.using).reads.length > 0,
+        )
     const statements: Array<{ command: Command; sql: string }> = []
     if (table.app.select) statements.push({ command: 'SELECT', sql: `${explain} SELECT 1 FROM ${name}` })
-    if (table.app.updateTenantColumn) {
+    if (table.app.updateTenantColumn && (!table.app.select || ownReads('UPDATE'))) {
       const column = quoteIdentifier(snapshot.tenantColumn)
       statements.push({ command: 'UPDATE', sql: `${explain} UPDATE ${name} SET ${column} = DEFAULT` })
     }
-    if (table.app.delete) statements.push({ command: 'DELETE', sql: `${explain} DELETE FROM ${name}` })
+    if (table.app.delete && (!table.app.select || ownReads('DELETE'))) {
+      statements.push({ command: 'DELETE', sql: `${explain} DELETE FROM ${name}` })
+    }
     if (statements.length === 0) {
       return {
         table,
@@ -83,7 +97,7 @@ export async function collectPlans(
     if ('unavailable' in target)
       evidence.set(target.table.oid, { kind: 'unavailable', reason: target.unavailable })
   }
-  if (planned.length === 0) return evidence
+  if (planned.length === 0) return
 
   const patterns = contextCallPatterns(
     [...analyzer.contextFunctions.keys()].map((oid) => snapshot.functions.get(oid)!.name),
@@ -136,7 +150,6 @@ export async function collectPlans(
     await client.query('ROLLBACK TO SAVEPOINT rowfence_check_plans')
     await client.query('RELEASE SAVEPOINT rowfence_check_plans')
   }
-  return evidence
 }
 
 /** Why planning as the checking role would not show the app role's policies, or null when it would. */

@@ -17,6 +17,7 @@ import type {
   FunctionInfo,
   IndexInfo,
   OperatorInfo,
+  PlanEvidence,
   Policy,
   PolicyExpression,
   Relation,
@@ -481,6 +482,7 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
     ]),
   )
 
+  const plans = new Map<number, PlanEvidence>()
   const snapshot: CatalogSnapshot = {
     serverVersionNum: settings.version_num,
     serverVersion: settings.version,
@@ -510,8 +512,12 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
     foreignKeys,
     sequenceDefaults,
     viewDependencies,
-    plans: new Map(),
+    plans,
   }
-  const plans = await collectPlans(client, snapshot, settings.can_become_app, options.plans)
-  return { ...snapshot, plans }
+  // Filled in place, so the snapshot (and its cached policy analyzer) is built once.
+  await collectPlans(client, snapshot, plans, {
+    canBecomeApp: settings.can_become_app,
+    enabled: options.plans,
+  })
+  return snapshot
 }

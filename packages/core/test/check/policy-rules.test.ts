@@ -187,6 +187,17 @@ describe('context-read-per-row', () => {
     expect((await fixture.check()).findings).toEqual([])
   })
 
+  it('plans DELETE too when a DELETE policy of its own reads the context per row', async () => {
+    const fixture = await harness.fixture(`${bare('orders')}
+      CREATE POLICY orders_read ON {schema}.orders FOR SELECT USING (tenant_id = {ctx});
+      CREATE POLICY orders_write ON {schema}.orders FOR INSERT WITH CHECK (tenant_id = {ctx});
+      CREATE POLICY orders_change ON {schema}.orders FOR UPDATE USING (tenant_id = {ctx});
+      CREATE POLICY orders_delete ON {schema}.orders FOR DELETE USING (tenant_id = rowfence.current_tenant_id());`)
+    const [finding] = await ruleFindings(fixture, 'context-read-per-row')
+    expect(finding?.message).toMatch(/^the DELETE plan as /)
+    expect(finding?.message).toContain('policies: orders_delete')
+  })
+
   it('plans as the checking role when it cannot become the app role but RLS applies to it', async () => {
     const fixture = await harness.fixture(perRow)
     const owner = harness.db.pool('owner')
