@@ -23,12 +23,14 @@ export type PgValue = PgNode | PgDatum | string | null | readonly PgValue[]
 
 const delimiters = new Set(['(', ')', '{', '}'])
 
+const isSpace = (char: string): boolean => char === ' ' || char === '\n' || char === '\t' || char === '\r'
+
 function tokenize(text: string): string[] {
   const tokens: string[] = []
   let i = 0
   while (i < text.length) {
     const char = text[i]!
-    if (char === ' ' || char === '\n' || char === '\t' || char === '\r') {
+    if (isSpace(char)) {
       i++
       continue
     }
@@ -37,19 +39,20 @@ function tokenize(text: string): string[] {
       i++
       continue
     }
-    let token = ''
+    const start = i
+    let escaped = false
     while (i < text.length) {
       const c = text[i]!
-      if (c === ' ' || c === '\n' || c === '\t' || c === '\r' || delimiters.has(c)) break
-      if (c === '\\' && i + 1 < text.length) {
-        token += text[i + 1]
+      if (isSpace(c) || delimiters.has(c)) break
+      if (c === '\\') {
+        escaped = true
         i += 2
         continue
       }
-      token += c
       i++
     }
-    tokens.push(token)
+    const raw = text.slice(start, Math.min(i, text.length))
+    tokens.push(escaped ? raw.replace(/\\(.)/gs, '$1') : raw)
   }
   return tokens
 }
@@ -171,21 +174,34 @@ export function fieldNodes(node: PgNode, name: string): PgNode[] {
   return Array.isArray(value) ? value.filter((item): item is PgNode => isNode(item)) : []
 }
 
+const walked = new WeakMap<object, ReadonlyArray<{ node: PgNode; depth: number }>>()
+
 /** Every node in a tree, depth first, with how many sub-queries (SubLinks) deep it sits. */
-export function* walkNodes(
+export function walkNodes(
   value: PgValue | undefined,
   depth = 0,
-): Generator<{ node: PgNode; depth: number }> {
-  if (value === null || value === undefined || typeof value === 'string') return
-  if (Array.isArray(value)) {
-    for (const item of value as readonly PgValue[]) yield* walkNodes(item, depth)
-    return
+): ReadonlyArray<{ node: PgNode; depth: number }> {
+  const cacheable = depth === 0 && typeof value === 'object' && value !== null
+  if (cacheable) {
+    const known = walked.get(value)
+    if (known) return known
   }
-  if (!isNode(value)) return
-  yield { node: value, depth }
-  for (const [name, child] of Object.entries(value.fields)) {
-    yield* walkNodes(child, name === 'subselect' && value.type === 'SUBLINK' ? depth + 1 : depth)
+  const found: Array<{ node: PgNode; depth: number }> = []
+  const visit = (current: PgValue | undefined, level: number): void => {
+    if (current === null || current === undefined || typeof current === 'string') return
+    if (Array.isArray(current)) {
+      for (const item of current as readonly PgValue[]) visit(item, level)
+      return
+    }
+    if (!isNode(current)) return
+    found.push({ node: current, depth: level })
+    for (const name in current.fields) {
+      visit(current.fields[name], name === 'subselect' && current.type === 'SUBLINK' ? level + 1 : level)
+    }
   }
+  visit(value, depth)
+  if (cacheable) walked.set(value, found)
+  return found
 }
 
 const textLikeTypes = new Set([25, 1043, 1042]) // text, varchar, bpchar

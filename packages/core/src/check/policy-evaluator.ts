@@ -33,7 +33,6 @@ import {
   fieldNumber,
   fieldString,
   isNode,
-  walkNodes,
   type PgNode,
   type PgValue,
 } from './node-tree.ts'
@@ -84,9 +83,16 @@ export function isTenantVar(node: PgNode, attnum: number, depth: number): boolea
   )
 }
 
-export function containsTenantVar(node: PgNode, attnum: number, depth: number): boolean {
-  for (const item of walkNodes(node, depth)) {
-    if (isTenantVar(item.node, attnum, item.depth)) return true
+export function containsTenantVar(node: PgValue | undefined, attnum: number, depth: number): boolean {
+  if (node === null || node === undefined || typeof node === 'string') return false
+  if (Array.isArray(node)) {
+    return (node as readonly PgValue[]).some((item) => containsTenantVar(item, attnum, depth))
+  }
+  if (!isNode(node)) return false
+  if (isTenantVar(node, attnum, depth)) return true
+  for (const name in node.fields) {
+    const inner = name === 'subselect' && node.type === 'SUBLINK' ? depth + 1 : depth
+    if (containsTenantVar(node.fields[name], attnum, inner)) return true
   }
   return false
 }
