@@ -16,6 +16,8 @@ import pg from 'pg'
 import { checkDatabase, quoteIdentifier } from '@rowfence/core'
 
 const TABLES = Number(process.env['BENCH_TABLES'] ?? 500)
+/** BENCH_BROKEN=1: tables with typical mistakes (not forced, per-row context, serial ids, global keys). */
+const BROKEN = process.env['BENCH_BROKEN'] === '1'
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5)
 const BUDGET_MS = 2000
 
@@ -71,18 +73,21 @@ function schemaSql(app: string): string {
   for (let i = 0; i < TABLES; i++) {
     const table = `t${String(i).padStart(3, '0')}`
     const parent = i > 0 ? `t${String(i - 1).padStart(3, '0')}` : null
+    const context = BROKEN ? 'ctx.tenant()' : '(SELECT ctx.tenant())'
     statements.push(
-      `CREATE TABLE public.${table} (
-         tenant_id uuid NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(), name text NOT NULL,
-         parent_id uuid,
-         PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, name)
-         ${parent ? `, FOREIGN KEY (tenant_id, parent_id) REFERENCES public.${parent} (tenant_id, id)` : ''})`,
+      BROKEN
+        ? `CREATE TABLE public.${table} (tenant_id uuid NOT NULL, id bigserial PRIMARY KEY, name text UNIQUE)`
+        : `CREATE TABLE public.${table} (
+             tenant_id uuid NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(), name text NOT NULL,
+             parent_id uuid,
+             PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, name)
+             ${parent ? `, FOREIGN KEY (tenant_id, parent_id) REFERENCES public.${parent} (tenant_id, id)` : ''})`,
       `ALTER TABLE public.${table} ENABLE ROW LEVEL SECURITY`,
-      `ALTER TABLE public.${table} FORCE ROW LEVEL SECURITY`,
+      ...(BROKEN ? [] : [`ALTER TABLE public.${table} FORCE ROW LEVEL SECURITY`]),
       `CREATE POLICY ${table}_floor ON public.${table} AS RESTRICTIVE
-         USING (tenant_id = (SELECT ctx.tenant())) WITH CHECK (tenant_id = (SELECT ctx.tenant()))`,
+         USING (tenant_id = ${context}) WITH CHECK (tenant_id = ${context})`,
       `CREATE POLICY ${table}_access ON public.${table}
-         USING (tenant_id = (SELECT ctx.tenant())) WITH CHECK (tenant_id = (SELECT ctx.tenant()))`,
+         USING (tenant_id = ${context}) WITH CHECK (tenant_id = ${context})`,
       `GRANT SELECT, INSERT, UPDATE, DELETE ON public.${table} TO ${app}`,
     )
   }
@@ -124,7 +129,9 @@ async function main(): Promise<void> {
           findings = report.findings.length
           tables = report.tenantTables.length
         }
-        const label = plans ? 'with plans (EXPLAIN per table as the app role)' : 'without plans (--no-plans)'
+        const label =
+          (BROKEN ? '(broken) ' : '') +
+          (plans ? 'with plans (EXPLAIN per table as the app role)' : 'without plans (--no-plans)')
         console.log(
           `check of ${tables} tenant tables ${label}: median ${Math.round(median(times))} ms, ` +
             `min ${Math.round(Math.min(...times))} ms, max ${Math.round(Math.max(...times))} ms ` +
