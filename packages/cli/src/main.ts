@@ -1,5 +1,6 @@
 import { isRowfenceError } from '@rowfence/core'
 import { CliError } from './cli-error.ts'
+import { checkCommand } from './commands/check.ts'
 import { cleanCommand } from './commands/clean.ts'
 import { generateCommand } from './commands/generate.ts'
 import { migrateCommand, statusCommand } from './commands/migrate.ts'
@@ -15,6 +16,7 @@ export const commands: readonly Command[] = [
   statusCommand,
   seedCommand,
   tokenCommand,
+  checkCommand,
   cleanCommand,
 ]
 

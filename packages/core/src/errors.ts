@@ -53,6 +53,11 @@ export const errorCatalogue = {
     status: 500,
     message: 'This schema change drops tables or columns; confirm it explicitly',
   },
+  ROWFENCE_CHECK_TARGET_NOT_FOUND: {
+    status: 400,
+    message: 'The schema or role to check does not exist',
+  },
+  ROWFENCE_BASELINE_INVALID: { status: 400, message: 'The baseline file is not valid' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type RowfenceErrorCode = keyof typeof errorCatalogue

@@ -86,3 +86,27 @@ export {
   type GenerateOptions,
   type GenerateResult,
 } from './schema/generate.ts'
+export {
+  checkDatabase,
+  countBySeverity,
+  runRules,
+  TOOL_VERSION,
+  type CheckOptions,
+  type CheckReport,
+} from './check/check-database.ts'
+export { introspect, SHARED_MARKER, type IntrospectOptions } from './check/introspect.ts'
+export { checkRules } from './check/rules/index.ts'
+export {
+  applyBaseline,
+  createBaseline,
+  readBaseline,
+  serializeBaseline,
+  writeBaseline,
+  type Baseline,
+  type BaselineEntry,
+} from './check/baseline.ts'
+export { fingerprintOf } from './check/finding.ts'
+export { formatText } from './check/format-text.ts'
+export { formatJson } from './check/format-json.ts'
+export { formatSarif, SARIF_SCHEMA, toSarif, type SarifLog } from './check/format-sarif.ts'
+export type { CatalogSnapshot, Command, Finding, Rule, Severity } from './check/types.ts'

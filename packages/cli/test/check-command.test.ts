@@ -1,0 +1,123 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkRules } from '@rowfence/core'
+import { main } from '../src/main.ts'
+import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
+
+let db: TestDatabase
+let dir: string
+beforeAll(async () => {
+  db = await createTestDatabase()
+  dir = await mkdtemp(join(tmpdir(), 'rowfence-cli-check-'))
+  // A broken schema next to the demo's clean one: no RLS, a global unique key, a serial id.
+  const owner = db.pool('owner')
+  await owner.query(`
+    CREATE SCHEMA broken;
+    GRANT USAGE ON SCHEMA broken TO rowfence_app;
+    CREATE TABLE broken.invoices (tenant_id uuid NOT NULL, id bigserial PRIMARY KEY, number text UNIQUE);
+    GRANT SELECT, INSERT ON broken.invoices TO rowfence_app;`)
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+  await db.drop()
+})
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await main(['check', ...argv], {
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+  })
+  return { code, out: out.join('\n'), err: err.join('\n') }
+}
+
+describe('rowfence check', () => {
+  it('exits 0 on the demo schema and says so', async () => {
+    const result = await run('--database-url', db.ownerUrl)
+    expect(result.err).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.out).toContain('4 tenant tables checked with 16 rules')
+    expect(result.out).toContain('No findings')
+  })
+
+  it('exits 1 with error findings, grouped by table with the fix', async () => {
+    const result = await run('--database-url', db.ownerUrl, '--schema', 'broken')
+    expect(result.code).toBe(1)
+    expect(result.out).toContain('\nbroken.invoices\n')
+    expect(result.out).toContain('  error   rls-not-enabled')
+    expect(result.out).toContain('fix: ALTER TABLE "broken"."invoices" ENABLE ROW LEVEL SECURITY;')
+    expect(result.out).toContain('  error   unique-without-tenant')
+  })
+
+  it('prints JSON and SARIF 2.1.0 on stdout', async () => {
+    const json = JSON.parse(
+      (await run('--database-url', db.ownerUrl, '--schema', 'broken', '--format', 'json')).out,
+    )
+    expect(json.findings.map((f: { ruleId: string }) => f.ruleId)).toContain('rls-not-enabled')
+    const sarif = JSON.parse(
+      (await run('--database-url', db.ownerUrl, '--schema', 'broken', '--format', 'sarif')).out,
+    )
+    expect(sarif.version).toBe('2.1.0')
+    expect(sarif.$schema).toMatch(/sarif-2\.1\.0/)
+    expect(sarif.runs[0].tool.driver.name).toBe('rowfence')
+    expect(sarif.runs[0].results.length).toBe(json.findings.length)
+  })
+
+  it('round trips a baseline: --write-baseline accepts everything, then --baseline exits 0', async () => {
+    const file = join(dir, 'baseline.json')
+    const written = await run('--database-url', db.ownerUrl, '--schema', 'broken', '--write-baseline', file)
+    expect(written.code).toBe(0)
+    expect(written.err).toMatch(/^wrote \d+ accepted finding\(s\) to /)
+    const baseline = JSON.parse(await readFile(file, 'utf8'))
+    expect(baseline.version).toBe(1)
+    expect(baseline.findings.length).toBeGreaterThan(2)
+
+    const checked = await run('--database-url', db.ownerUrl, '--schema', 'broken', '--baseline', file)
+    expect(checked.code).toBe(0)
+    expect(checked.out).toContain(`accepted by the baseline`)
+
+    // A new problem is not in the baseline: exit 1 again.
+    await db.pool('owner').query(`GRANT TRUNCATE ON broken.invoices TO rowfence_app`)
+    const regressed = await run('--database-url', db.ownerUrl, '--schema', 'broken', '--baseline', file)
+    expect(regressed.code).toBe(1)
+    expect(regressed.out).toContain('truncate-or-references-granted')
+    expect(regressed.out).not.toContain('rls-not-enabled')
+  })
+
+  it('--help lists every rule with its id and severity', async () => {
+    const result = await run('--help')
+    expect(result.code).toBe(0)
+    for (const rule of checkRules)
+      expect(result.out).toMatch(new RegExp(`${rule.id}\\s+${rule.severity}\\s+\\S`))
+  })
+})
+
+describe('rowfence check usage and connection errors exit 2', () => {
+  it('rejects an unknown format, an unknown schema and a broken baseline', async () => {
+    expect((await run('--format', 'xml')).code).toBe(2)
+    const schema = await run('--database-url', db.ownerUrl, '--schema', 'nope')
+    expect(schema.code).toBe(2)
+    expect(schema.err).toContain('ROWFENCE_CHECK_TARGET_NOT_FOUND')
+    const baseline = await run('--database-url', db.ownerUrl, '--baseline', join(dir, 'missing.json'))
+    expect(baseline.code).toBe(2)
+    expect(baseline.err).toContain('ROWFENCE_BASELINE_INVALID')
+  })
+
+  it('exits 2 when the database is unreachable, without echoing the password', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const address = server.address()
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 1))
+      })
+    })
+    const result = await run('--database-url', `postgres://someone:s3cret-pw@127.0.0.1:${port}/x`)
+    expect(result.code).toBe(2)
+    expect(result.err).toContain('ROWFENCE_DATABASE_UNAVAILABLE')
+    expect(result.err).toContain('someone:***@127.0.0.1')
+    expect(result.err).not.toContain('s3cret-pw')
+  })
+})

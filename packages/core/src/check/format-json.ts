@@ -1,0 +1,21 @@
+import { countBySeverity, type CheckReport } from './check-database.ts'
+
+/** Machine output: the report as JSON (stable key order, findings as data). */
+export function formatJson(report: CheckReport): string {
+  return JSON.stringify(
+    {
+      tool: report.tool,
+      database: report.database,
+      schema: report.schema,
+      appRole: report.appRole,
+      tenantColumn: report.tenantColumn,
+      serverVersion: report.serverVersion,
+      tenantTables: report.tenantTables,
+      summary: { ...countBySeverity(report.findings), baselined: report.baselined.length },
+      findings: report.findings,
+      baselined: report.baselined,
+    },
+    null,
+    2,
+  )
+}

@@ -1,0 +1,10 @@
+import type { Rule } from '../types.ts'
+import { readSideFindings } from './read-side.ts'
+
+export const readNotTenantScoped: Rule = {
+  id: 'read-not-tenant-scoped',
+  severity: 'error',
+  summary: 'A policy lets the app role read rows without pinning the tenant column to the context',
+  check: (snapshot) =>
+    readSideFindings(readNotTenantScoped, snapshot, (verdict) => verdict.kind === 'not-scoped'),
+}

@@ -1,0 +1,52 @@
+import { quoteIdentifier } from '../../sql/identifier.ts'
+import { createFinding, grantedCommands, listCommands, tenantTables } from '../finding.ts'
+import { floorPolicySql, tableName, tenantPredicate } from '../fix-sql.ts'
+import { policyAnalyzer, type Verdict } from '../policy-analysis.ts'
+import type { CatalogSnapshot, Command, Finding, Policy, Rule } from '../types.ts'
+import { shortSql, verdictReason } from '../verdict-text.ts'
+
+const READ_COMMANDS: readonly Command[] = ['SELECT', 'UPDATE', 'DELETE']
+
+/**
+ * Shared by the two read-side rules: policies whose USING is not a tenant guard, on commands where no
+ * combination of the app role's policies keeps other tenants' rows out. `accept` picks the verdicts a
+ * rule reports.
+ */
+export function readSideFindings(
+  rule: Rule,
+  snapshot: CatalogSnapshot,
+  accept: (verdict: Verdict) => boolean,
+): Finding[] {
+  const analyzer = policyAnalyzer(snapshot)
+  const findings: Finding[] = []
+  for (const table of tenantTables(snapshot)) {
+    if (!table.rlsEnabled) continue
+    const offenders = new Map<Policy, Command[]>()
+    for (const command of grantedCommands(table).filter((c) => READ_COMMANDS.includes(c))) {
+      if (analyzer.commandIsGuarded(table, command, 'using')) continue
+      for (const policy of analyzer.applicablePolicies(table, command)) {
+        if (!policy.using || !accept(analyzer.verdict(policy, 'using'))) continue
+        offenders.set(policy, [...(offenders.get(policy) ?? []), command])
+      }
+    }
+    for (const [policy, commands] of offenders) {
+      const verdict = analyzer.verdict(policy, 'using')
+      findings.push(
+        createFinding(rule, {
+          table: table.displayName,
+          object: policy.name,
+          message:
+            `${policy.permissive ? 'PERMISSIVE' : 'RESTRICTIVE'} policy ${policy.name}: USING (${shortSql(policy.using?.sql ?? '')}) ` +
+            `${verdictReason(verdict, snapshot.tenantColumn)} and no RESTRICTIVE tenant policy covers ${listCommands(commands)}, ` +
+            `so ${snapshot.app.name} can ${listCommands(commands)} other tenants' rows`,
+          fix: [
+            floorPolicySql(snapshot, table),
+            `-- or pin the policy itself to the tenant:`,
+            `-- ALTER POLICY ${quoteIdentifier(policy.name)} ON ${tableName(table)} USING (${tenantPredicate(snapshot, table)});`,
+          ].join('\n'),
+        }),
+      )
+    }
+  }
+  return findings
+}

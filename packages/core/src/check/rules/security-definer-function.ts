@@ -1,0 +1,53 @@
+import { quoteIdentifier } from '../../sql/identifier.ts'
+import { createFinding, tenantTables } from '../finding.ts'
+import { escapeRegExp } from '../policy-analysis.ts'
+import type { Finding, FunctionInfo, Relation, Rule } from '../types.ts'
+
+/** Matches `FROM|JOIN|UPDATE|INTO|TABLE|USING [ONLY] [schema.]name` in a function body. */
+function referencePattern(table: Relation): RegExp {
+  const name = (identifier: string): string =>
+    `(?:${escapeRegExp(identifier)}|"${escapeRegExp(identifier.replaceAll('"', '""'))}")`
+  return new RegExp(
+    String.raw`\b(?:from|join|update|into|table|using)\s+(?:only\s+)?(?:${name(table.schema)}\s*\.\s*)?${name(table.name)}(?![\w$"])`,
+    'i',
+  )
+}
+
+function touchedTables(
+  fn: FunctionInfo,
+  tables: readonly Relation[],
+  patterns: readonly RegExp[],
+): Relation[] {
+  return tables.filter((table, i) => fn.dependsOn.includes(table.oid) || patterns[i]!.test(fn.source))
+}
+
+export const securityDefinerFunction: Rule = {
+  id: 'security-definer-function',
+  severity: 'error',
+  summary: 'A SECURITY DEFINER function the app role (or PUBLIC) can execute reads or writes tenant tables',
+  check: (snapshot) => {
+    const tables = tenantTables(snapshot)
+    const patterns = tables.map(referencePattern)
+    const findings: Finding[] = []
+    for (const fn of snapshot.functions.values()) {
+      if (!fn.securityDefiner || fn.isSystem || !fn.appCanExecute) continue
+      const touched = touchedTables(fn, tables, patterns)
+      if (touched.length === 0) continue
+      const names = touched.map((table) => table.displayName)
+      findings.push(
+        createFinding(securityDefinerFunction, {
+          table: names[0]!,
+          object: fn.signature,
+          message:
+            `SECURITY DEFINER function ${fn.schema}.${fn.name}, executable by ${snapshot.app.name}, uses ` +
+            `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''} with the rights of ${fn.owner}` +
+            `${fn.ownerBypassesRls ? ' (which bypasses RLS)' : ''}, not the app role's policies`,
+          fix:
+            `ALTER FUNCTION ${fn.signature} SECURITY INVOKER;\n` +
+            `-- or, if it must stay a definer: REVOKE EXECUTE ON FUNCTION ${fn.signature} FROM PUBLIC, ${quoteIdentifier(snapshot.app.name)};`,
+        }),
+      )
+    }
+    return findings
+  },
+}
