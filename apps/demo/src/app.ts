@@ -7,6 +7,7 @@ import { secretKey } from './auth/token.ts'
 import { createAuthenticate } from './plugins/authenticate.ts'
 import { registerErrorHandling } from './plugins/error-handler.ts'
 import { RequestLog } from './plugins/request-log.ts'
+import { benchRoutes, type BenchRoutesOptions } from './routes/bench.ts'
 import { itemRoutes } from './routes/items.ts'
 import { errorSchema, itemSchema, tenantSchema } from './routes/schemas.ts'
 import { tenantRoutes } from './routes/tenants.ts'
@@ -19,6 +20,11 @@ export interface DemoAppOptions {
   readonly trustTenantHeader?: boolean | undefined
   /** pino options, or false to silence logs (tests). */
   readonly logger?: FastifyServerOptions['logger'] | undefined
+  /**
+   * `npm run bench` only: registers the hidden comparison routes (no-RLS baseline, naive transaction)
+   * on the raw app-role pool. Off unless given; never part of the served app or its OpenAPI document.
+   */
+  readonly benchRoutes?: BenchRoutesOptions | undefined
 }
 
 export const APP_VERSION = '0.1.0'
@@ -68,6 +74,7 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
     api.addHook('onRequest', authenticate)
     itemRoutes(api, options.db)
     tenantRoutes(api, options.db)
+    if (options.benchRoutes) benchRoutes(api, options.benchRoutes)
   })
 
   return app

@@ -1,0 +1,155 @@
+/**
+ * `npm run bench`: what rowfence's tenant isolation costs. Starts PostgreSQL, loads the data set, checks
+ * the plans, starts the demo server (one process per core), then runs every phase in one invocation and
+ * writes RESULTS.md, results-chart.svg and results.json. See `npm run bench -- --help`.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
+import { join } from 'node:path'
+import { openBenchDatabase, freePort } from './database.ts'
+import { datasetShape, loadDataset, pickEvenly, scaleTenants } from './dataset.ts'
+import { nodeGenerator } from './load/node-load.ts'
+import { ensureWrk, wrkGenerator } from './load/wrk.ts'
+import { parseOptions, usage, type BenchOptions } from './options.ts'
+import type { BenchContext } from './phases/bench-context.ts'
+import { runHttpPhase } from './phases/http.ts'
+import { runLatencyPhase } from './phases/latency.ts'
+import { runLibraryPhase } from './phases/library.ts'
+import { runMemoryPhase } from './phases/memory.ts'
+import { checkPlans, PlanRegressionError } from './phases/plan-check.ts'
+import { runScalePhase, SCALE_LIMIT } from './phases/scale.ts'
+import { benchChart } from './report/bench-chart.ts'
+import { describeMachine } from './report/machine.ts'
+import { CHART_FILE, renderMarkdown } from './report/markdown.ts'
+import { evaluateTargets } from './report/targets.ts'
+import type { BenchResults } from './results.ts'
+import { signTokens } from './scenarios.ts'
+import { startServerGroup } from './server/server-group.ts'
+
+const started = performance.now()
+function log(line: string): void {
+  const seconds = ((performance.now() - started) / 1000).toFixed(0).padStart(4)
+  process.stderr.write(`[bench ${seconds}s] ${line}\n`)
+}
+
+async function bench(options: BenchOptions, command: string): Promise<BenchResults> {
+  const startedAt = new Date().toISOString()
+  const machine = describeMachine()
+  const load =
+    options.load === 'wrk' ? wrkGenerator(await ensureWrk(log), { threads: machine.cores }) : nodeGenerator()
+  log(
+    `${options.preset} run: ${options.tenants} tenants, ${options.items} items, load generator ${load.name}`,
+  )
+
+  const database = await openBenchDatabase(log)
+  try {
+    const shape = datasetShape(options.tenants, options.items)
+    const loadStarted = performance.now()
+    const outcome = await loadDataset(database.ownerUrl, database.appRole, shape, log)
+    const loadSeconds = (performance.now() - loadStarted) / 1000
+    log(`data set ${outcome} (${loadSeconds.toFixed(0)} s)`)
+
+    const plans = await checkPlans(database.appUrl, scaleTenants(shape), SCALE_LIMIT)
+    log(`plans: ${plans.length} EXPLAINs keep tenant_id as an Index Cond`)
+
+    const hotTenants = pickEvenly(shape.tenants, options.hotTenants)
+    const jwtSecret = randomBytes(32).toString('hex')
+    const context: BenchContext = {
+      options,
+      load,
+      shape,
+      hotTenants,
+      tokens: await signTokens(jwtSecret, [...hotTenants, ...scaleTenants(shape).map((s) => s.tenant)]),
+      appUrl: database.appUrl,
+      jwtSecret,
+      log,
+    }
+
+    const servers = await startServerGroup({
+      appUrl: database.appUrl,
+      poolSize: options.poolSize,
+      jwtSecret,
+      port: await freePort(),
+      workers: options.workers,
+    })
+    log(`${servers.workers} server process(es) on ${servers.origin}`)
+    let http, scale, memory
+    try {
+      http = await runHttpPhase(context, servers)
+      scale = await runScalePhase(context, servers, plans)
+      memory = await runMemoryPhase(context, servers)
+    } finally {
+      await servers.stop()
+    }
+    const library = await runLibraryPhase(context)
+    const latency = await runLatencyPhase(context)
+
+    const targets = evaluateTargets({ http, library, latency, scale, memory })
+    return {
+      startedAt,
+      seconds: (performance.now() - started) / 1000,
+      command,
+      machine,
+      loadAverageAtEnd: loadavg()[0] ?? 0,
+      loadGenerator: { name: load.name, version: load.version },
+      options,
+      database: { embedded: database.embedded, settings: database.settings },
+      dataset: {
+        tenants: shape.tenants.length,
+        items: shape.items,
+        largest: shape.tenants[0]!.items,
+        median: shape.tenants[Math.floor(shape.tenants.length / 2)]!.items,
+        smallest: shape.tenants.at(-1)!.items,
+        outcome,
+        loadSeconds,
+      },
+      http,
+      scale,
+      memory,
+      library,
+      latency,
+      targets,
+    }
+  } finally {
+    await database.close()
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let options
+  try {
+    options = parseOptions(argv)
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${usage}`)
+    return 2
+  }
+  if (options === 'help') {
+    console.log(usage)
+    return 0
+  }
+  const command = ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' ')
+  try {
+    const results = await bench(options, command)
+    await mkdir(options.out, { recursive: true })
+    await writeFile(join(options.out, 'RESULTS.md'), renderMarkdown(results))
+    await writeFile(join(options.out, CHART_FILE), benchChart(results))
+    await writeFile(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+    log(`wrote ${join(options.out, 'RESULTS.md')}, ${CHART_FILE} and results.json`)
+    console.log('\nTargets:')
+    for (const target of results.targets) {
+      const mark = target.met === undefined ? 'n/a ' : target.met ? 'MET ' : 'MISS'
+      console.log(`  ${mark} ${target.name}: ${target.measured}  [${target.target}]`)
+    }
+    return 0
+  } catch (error) {
+    if (error instanceof PlanRegressionError) {
+      console.error(`\nPLAN REGRESSION: ${error.message}`)
+      return 1
+    }
+    console.error('bench failed:', error)
+    return 1
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))
