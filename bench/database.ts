@@ -137,8 +137,11 @@ async function startEmbedded(log: (line: string) => void): Promise<Omit<BenchDat
     throw error
   }
   const close = async () => {
-    await server.stop()
-    await removeDir()
+    try {
+      await server.stop()
+    } finally {
+      await removeDir()
+    }
   }
   const database = 'rowfence_bench'
   const admin = new pg.Client(

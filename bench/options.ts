@@ -28,6 +28,8 @@ export interface BenchOptions {
   readonly requests: number | undefined
   readonly warmupSeconds: number
   readonly libraryCallers: readonly number[]
+  /** Library slices are short and many: finer interleaving, same total time. */
+  readonly libraryRounds: number
   readonly librarySeconds: number
   readonly delayMs: number
   readonly latencySeconds: number
@@ -49,7 +51,8 @@ const presets: Record<Preset, Omit<BenchOptions, 'preset' | 'out' | 'load' | 'wo
     requests: undefined,
     warmupSeconds: 3,
     libraryCallers: [8, 50],
-    librarySeconds: 2,
+    libraryRounds: 10,
+    librarySeconds: 1,
     delayMs: 2.5,
     latencySeconds: 3,
     scaleSeconds: 2,
@@ -68,7 +71,8 @@ const presets: Record<Preset, Omit<BenchOptions, 'preset' | 'out' | 'load' | 'wo
     requests: undefined,
     warmupSeconds: 1,
     libraryCallers: [8, 50],
-    librarySeconds: 1,
+    libraryRounds: 6,
+    librarySeconds: 0.5,
     delayMs: 2.5,
     latencySeconds: 2,
     scaleSeconds: 2,
@@ -88,6 +92,7 @@ const presets: Record<Preset, Omit<BenchOptions, 'preset' | 'out' | 'load' | 'wo
     requests: 40,
     warmupSeconds: 0,
     libraryCallers: [4],
+    libraryRounds: 1,
     librarySeconds: 0.2,
     delayMs: 2.5,
     latencySeconds: 1,
@@ -167,6 +172,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     workers: positive('workers', values.workers) ?? availableParallelism(),
     poolSize: positive('pool', values.pool) ?? base.poolSize,
     rounds: positive('rounds', values.rounds) ?? base.rounds,
+    libraryRounds: values.rounds ? 2 * positive('rounds', values.rounds)! : base.libraryRounds,
     seconds: seconds ?? base.seconds,
     // An explicit duration wins over the smoke preset's request count.
     requests: seconds !== undefined || load === 'wrk' ? undefined : base.requests,

@@ -33,6 +33,33 @@ function log(line: string): void {
   process.stderr.write(`[bench ${seconds}s] ${line}\n`)
 }
 
+/**
+ * What must be undone if the run is interrupted (Ctrl-C): server processes, then PostgreSQL and its
+ * temporary folder. Normal completion and errors undo the same things through try/finally.
+ */
+const undo: (() => Promise<void>)[] = []
+
+/** Runs `body`, then `release`; an interrupt in between runs `release` too. */
+async function withCleanup<T>(release: () => Promise<void>, body: () => Promise<T>): Promise<T> {
+  undo.push(release)
+  try {
+    return await body()
+  } finally {
+    undo.splice(undo.indexOf(release), 1)
+    await release()
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the server processes and PostgreSQL ...`)
+    void (async () => {
+      for (const release of undo.reverse()) await release().catch(() => undefined)
+      process.exit(130)
+    })()
+  })
+}
+
 async function bench(options: BenchOptions, command: string): Promise<BenchResults> {
   const startedAt = new Date().toISOString()
   const machine = describeMachine()
@@ -43,7 +70,7 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
   )
 
   const database = await openBenchDatabase(log)
-  try {
+  return withCleanup(database.close, async () => {
     const shape = datasetShape(options.tenants, options.items)
     const loadStarted = performance.now()
     const outcome = await loadDataset(database.ownerUrl, database.appRole, shape, log)
@@ -74,14 +101,11 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
       workers: options.workers,
     })
     log(`${servers.workers} server process(es) on ${servers.origin}`)
-    let http, scale, memory
-    try {
-      http = await runHttpPhase(context, servers)
-      scale = await runScalePhase(context, servers, plans)
-      memory = await runMemoryPhase(context, servers)
-    } finally {
-      await servers.stop()
-    }
+    const { http, scale, memory } = await withCleanup(servers.stop, async () => ({
+      http: await runHttpPhase(context, servers),
+      scale: await runScalePhase(context, servers, plans),
+      memory: await runMemoryPhase(context, servers),
+    }))
     const library = await runLibraryPhase(context)
     const latency = await runLatencyPhase(context)
 
@@ -111,9 +135,7 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
       latency,
       targets,
     }
-  } finally {
-    await database.close()
-  }
+  })
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,7 @@
 import { Agent } from 'node:http'
 import { percentile } from '../stats.ts'
 import { sendRequest } from './http-send.ts'
-import type { LoadGenerator, LoadResult, LoadSpec, RequestTemplate } from './load-types.ts'
+import type { LoadGenerator, LoadResult, LoadSpec } from './load-types.ts'
 
 /**
  * A small closed-loop HTTP load generator: `connections` keep-alive connections, each sending its next

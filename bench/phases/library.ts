@@ -121,7 +121,7 @@ export async function runLibraryPhase(context: BenchContext): Promise<LibraryPha
     for (const variant of LIBRARY_VARIANTS) {
       await drive(Math.max(...options.libraryCallers), options.librarySeconds / 2, tenants, ops[variant])
     }
-    for (let round = 1; round <= options.rounds; round++) {
+    for (let round = 1; round <= options.libraryRounds; round++) {
       for (const [index, callers] of options.libraryCallers.entries()) {
         for (const variant of rotate(LIBRARY_VARIANTS, round + index)) {
           const run = await drive(callers, options.librarySeconds, tenants, ops[variant])

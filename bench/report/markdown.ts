@@ -217,7 +217,7 @@ export function renderMarkdown(results: BenchResults): string {
           'settings',
           `workers=${options.workers}, pool=${options.poolSize}, rounds=${options.rounds}, ` +
             `concurrency=${options.concurrency.join('/')}, limit=${options.pageSize}, hot tenants=${options.hotTenants}, ` +
-            `library callers=${options.libraryCallers.join('/')} for ${options.librarySeconds} s, ` +
+            `library callers=${options.libraryCallers.join('/')}, ${options.libraryRounds} rounds of ${options.librarySeconds} s, ` +
             `latency ${options.latencySeconds} s, scale ${options.scaleSeconds} s per run`,
         ],
       ],
