@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
+import { PostgresCpu } from './cpu.ts'
 import { openBenchDatabase, freePort } from './database.ts'
 import { datasetShape, loadDataset, pickEvenly, scaleTenants } from './dataset.ts'
 import { nodeGenerator } from './load/node-load.ts'
@@ -80,6 +81,7 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
     const plans = await checkPlans(database.appUrl, scaleTenants(shape), SCALE_LIMIT)
     log(`plans: ${plans.length} EXPLAINs keep tenant_id as an Index Cond`)
 
+    const postgresCpu = await PostgresCpu.open(database.appUrl)
     const hotTenants = pickEvenly(shape.tenants, options.hotTenants)
     const jwtSecret = randomBytes(32).toString('hex')
     const context: BenchContext = {
@@ -90,24 +92,33 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
       tokens: await signTokens(jwtSecret, [...hotTenants, ...scaleTenants(shape).map((s) => s.tenant)]),
       appUrl: database.appUrl,
       jwtSecret,
+      postgresCpu,
       log,
     }
 
-    const servers = await startServerGroup({
-      appUrl: database.appUrl,
-      poolSize: options.poolSize,
-      jwtSecret,
-      port: await freePort(),
-      workers: options.workers,
-    })
-    log(`${servers.workers} server process(es) on ${servers.origin}`)
-    const { http, scale, memory } = await withCleanup(servers.stop, async () => ({
-      http: await runHttpPhase(context, servers),
-      scale: await runScalePhase(context, servers, plans),
-      memory: await runMemoryPhase(context, servers),
-    }))
-    const library = await runLibraryPhase(context)
-    const latency = await runLatencyPhase(context)
+    const { http, scale, memory, library, latency } = await withCleanup(
+      () => postgresCpu.close(),
+      async () => {
+        const servers = await startServerGroup({
+          appUrl: database.appUrl,
+          poolSize: options.poolSize,
+          jwtSecret,
+          port: await freePort(),
+          workers: options.workers,
+        })
+        log(`${servers.workers} server process(es) on ${servers.origin}`)
+        const serverPhases = await withCleanup(servers.stop, async () => ({
+          http: await runHttpPhase(context, servers),
+          scale: await runScalePhase(context, servers, plans),
+          memory: await runMemoryPhase(context, servers),
+        }))
+        return {
+          ...serverPhases,
+          library: await runLibraryPhase(context),
+          latency: await runLatencyPhase(context),
+        }
+      },
+    )
 
     const targets = evaluateTargets({ http, library, latency, scale, memory })
     return {

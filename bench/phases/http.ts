@@ -1,14 +1,22 @@
+import { cpuBetween } from '../cpu.ts'
 import type { LoadResult } from '../load/load-types.ts'
 import { assertSameJson, requestsFor, rotate, SCENARIOS, type Scenario } from '../scenarios.ts'
 import type { ServerGroup } from '../server/server-group.ts'
 import { spreadOf, type Spread } from '../stats.ts'
-import { describeResult, measureFor, type BenchContext } from './bench-context.ts'
+import {
+  describeCpu,
+  describeResult,
+  measureFor,
+  type BenchContext,
+  type CpuPerRequest,
+} from './bench-context.ts'
 
 export interface HttpMeasurement {
   readonly round: number
   readonly concurrency: number
   readonly scenario: Scenario
   readonly result: LoadResult
+  readonly cpu: CpuPerRequest
 }
 
 /** Per concurrency: each scenario against baseline, one ratio per round. */
@@ -86,15 +94,27 @@ export async function runHttpPhase(context: BenchContext, servers: ServerGroup):
   for (let round = 1; round <= options.rounds; round++) {
     for (const [index, concurrency] of options.concurrency.entries()) {
       for (const scenario of rotate(SCENARIOS, round + index)) {
+        const postgresBefore = await context.postgresCpu.sample()
+        const appBefore = servers.cpuSeconds()
         const result = await load.run({
           origin: servers.origin,
           requests: requests[scenario],
           connections: concurrency,
           ...measureFor(options, options.seconds),
         })
-        measurements.push({ round, concurrency, scenario, result })
+        const appAfter = servers.cpuSeconds()
+        const postgres = cpuBetween(postgresBefore, await context.postgresCpu.sample())
+        const perRequest = (seconds: number | undefined) =>
+          seconds === undefined || result.requests === 0 ? undefined : (seconds / result.requests) * 1e6
+        const cpu = {
+          appUs: perRequest(
+            appBefore === undefined || appAfter === undefined ? undefined : appAfter - appBefore,
+          ),
+          postgresUs: perRequest(postgres),
+        }
+        measurements.push({ round, concurrency, scenario, result, cpu })
         log(
-          `round ${round}/${options.rounds}  c=${String(concurrency).padEnd(4)} ${scenario.padEnd(8)} ${describeResult(result)}`,
+          `round ${round}/${options.rounds}  c=${String(concurrency).padEnd(4)} ${scenario.padEnd(8)} ${describeResult(result)}${describeCpu(cpu)}`,
         )
       }
     }

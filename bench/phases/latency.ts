@@ -5,7 +5,7 @@ import { pairedLatency, type LatencySummary } from '../load/paired-latency.ts'
 import { requestsFor, SCENARIOS, type Scenario } from '../scenarios.ts'
 import { startServerGroup } from '../server/server-group.ts'
 import { median, spreadOf, type Spread } from '../stats.ts'
-import type { BenchContext } from './bench-context.ts'
+import { measureFor, type BenchContext } from './bench-context.ts'
 
 export interface LatencyPhaseResult {
   readonly delayMs: number
@@ -56,7 +56,7 @@ export async function runLatencyPhase(context: BenchContext): Promise<LatencyPha
     const directRoundTripMs = await selectOneP50(context.appUrl, 500)
     const servers = await startServerGroup({
       appUrl: proxiedUrl,
-      poolSize: 2,
+      poolSize: 8,
       jwtSecret: context.jwtSecret,
       port: await freePort(),
       workers: 1,
@@ -66,8 +66,16 @@ export async function runLatencyPhase(context: BenchContext): Promise<LatencyPha
       const variants = Object.fromEntries(
         SCENARIOS.map((s) => [s, requestsFor(s, context.hotTenants, context.tokens, options.pageSize)]),
       ) as Record<Scenario, ReturnType<typeof requestsFor>>
-      // Opens the pool's connections (each handshake crosses the proxy) and prepares the statements.
-      await pairedLatency(servers.origin, variants, { seconds: 2, cycles: 10 })
+      // A fresh process: open the pool's connections (each handshake crosses the proxy), prepare the
+      // statements and let the JIT compile the hot paths, or the first rounds measure cold code.
+      for (const scenario of SCENARIOS) {
+        await context.load.run({
+          origin: servers.origin,
+          requests: variants[scenario],
+          connections: 16,
+          ...measureFor(options, options.warmupSeconds || 1),
+        })
+      }
       for (let round = 1; round <= options.rounds; round++) {
         const result = await pairedLatency(servers.origin, variants, {
           seconds: options.latencySeconds,

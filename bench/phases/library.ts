@@ -3,11 +3,19 @@ import pg from 'pg'
 import { queryAsTenant, TENANT_SETTING, withTenant } from '@rowfence/core'
 import type { BenchTenant } from '../dataset.ts'
 import { rotate } from '../scenarios.ts'
+import { cpuBetween } from '../cpu.ts'
 import { spreadOf, type Spread } from '../stats.ts'
-import type { BenchContext } from './bench-context.ts'
+import { describeCpu, type BenchContext, type CpuPerRequest } from './bench-context.ts'
 import { LIST_ITEMS_SQL, LIST_PLAIN_ITEMS_SQL } from './statements.ts'
 
-export const LIBRARY_VARIANTS = ['pool.query', 'queryAsTenant', 'withTenant', 'naive'] as const
+export const LIBRARY_VARIANTS = [
+  'pool.query',
+  'queryAsTenant',
+  'withTenant',
+  'naive',
+  'pool.query, generic plan',
+  'queryAsTenant, generic plan',
+] as const
 export type LibraryVariant = (typeof LIBRARY_VARIANTS)[number]
 
 export const LIBRARY_DESCRIPTIONS: Record<LibraryVariant, string> = {
@@ -15,6 +23,8 @@ export const LIBRARY_DESCRIPTIONS: Record<LibraryVariant, string> = {
   queryAsTenant: 'the single-query path: set_config + query in one Sync group',
   withTenant: 'withTenant: BEGIN + set_config + query pipelined, then COMMIT',
   naive: 'BEGIN, set_config, query, COMMIT: four awaited round trips',
+  'pool.query, generic plan': 'pool.query on connections with plan_cache_mode = force_generic_plan',
+  'queryAsTenant, generic plan': 'queryAsTenant on connections with plan_cache_mode = force_generic_plan',
 }
 
 export interface LibraryMeasurement {
@@ -24,6 +34,7 @@ export interface LibraryMeasurement {
   readonly operations: number
   readonly seconds: number
   readonly perSecond: number
+  readonly cpu: CpuPerRequest
 }
 
 export interface LibraryPhaseResult {
@@ -32,21 +43,26 @@ export interface LibraryPhaseResult {
   /** Per caller count: each variant's throughput over pool.query's, one ratio per round. */
   readonly ratios: readonly {
     callers: number
-    ratio: Record<Exclude<LibraryVariant, 'pool.query'>, Spread>
+    ratio: Record<'queryAsTenant' | 'withTenant' | 'naive', Spread>
+    /** queryAsTenant over pool.query when both run with cached generic plans. */
+    generic: Spread
   }[]
 }
 
 type Operation = (tenant: BenchTenant) => Promise<unknown[]>
 
-function operations(pool: pg.Pool, limit: number): Record<LibraryVariant, Operation> {
+function operations(pool: pg.Pool, genericPool: pg.Pool, limit: number): Record<LibraryVariant, Operation> {
   const values = (tenant: BenchTenant) => [tenant.id, null, limit]
   const list = { name: 'bench_library_items', text: LIST_ITEMS_SQL }
+  const plain = { name: 'bench_library_plain', text: LIST_PLAIN_ITEMS_SQL }
   return {
-    'pool.query': async (tenant) =>
-      (await pool.query({ name: 'bench_library_plain', text: LIST_PLAIN_ITEMS_SQL, values: values(tenant) }))
-        .rows,
+    'pool.query': async (tenant) => (await pool.query({ ...plain, values: values(tenant) })).rows,
     queryAsTenant: async (tenant) =>
       (await queryAsTenant(pool, { tenantId: tenant.id }, { ...list, values: values(tenant) })).rows,
+    'pool.query, generic plan': async (tenant) =>
+      (await genericPool.query({ ...plain, values: values(tenant) })).rows,
+    'queryAsTenant, generic plan': async (tenant) =>
+      (await queryAsTenant(genericPool, { tenantId: tenant.id }, { ...list, values: values(tenant) })).rows,
     withTenant: (tenant) =>
       withTenant(
         pool,
@@ -105,8 +121,15 @@ async function drive(
 export async function runLibraryPhase(context: BenchContext): Promise<LibraryPhaseResult> {
   const { options, log } = context
   const pool = new pg.Pool({ connectionString: context.appUrl, max: options.poolSize })
-  pool.on('error', () => undefined)
-  const ops = operations(pool, options.pageSize)
+  // The route's statement is planned again on every run by default (see RESULTS.md): these
+  // connections cache one generic plan instead, for both sides alike.
+  const genericPool = new pg.Pool({
+    connectionString: context.appUrl,
+    max: options.poolSize,
+    options: '-c plan_cache_mode=force_generic_plan',
+  })
+  for (const p of [pool, genericPool]) p.on('error', () => undefined)
+  const ops = operations(pool, genericPool, options.pageSize)
   const tenants = context.hotTenants
   const measurements: LibraryMeasurement[] = []
   try {
@@ -124,25 +147,33 @@ export async function runLibraryPhase(context: BenchContext): Promise<LibraryPha
     for (let round = 1; round <= options.libraryRounds; round++) {
       for (const [index, callers] of options.libraryCallers.entries()) {
         for (const variant of rotate(LIBRARY_VARIANTS, round + index)) {
+          const postgresBefore = await context.postgresCpu.sample()
+          const appBefore = process.cpuUsage()
           const run = await drive(callers, options.librarySeconds, tenants, ops[variant])
+          const app = process.cpuUsage(appBefore)
+          const postgres = cpuBetween(postgresBefore, await context.postgresCpu.sample())
           const perSecond = run.operations / run.seconds
-          measurements.push({ round, callers, variant, ...run, perSecond })
+          const cpu = {
+            appUs: (app.user + app.system) / run.operations,
+            postgresUs: postgres === undefined ? undefined : (postgres / run.operations) * 1e6,
+          }
+          measurements.push({ round, callers, variant, ...run, perSecond, cpu })
           log(
-            `library round ${round}/${options.rounds} callers=${String(callers).padEnd(3)} ${variant.padEnd(14)} ${perSecond.toFixed(0).padStart(6)} queries/s`,
+            `library round ${round}/${options.libraryRounds} callers=${String(callers).padEnd(3)} ${variant.padEnd(27)} ${perSecond.toFixed(0).padStart(6)} queries/s${describeCpu(cpu)}`,
           )
         }
       }
     }
   } finally {
-    await pool.end()
+    await Promise.all([pool.end(), genericPool.end()])
   }
   const ratios = options.libraryCallers.map((callers) => {
-    const ratio = (variant: LibraryVariant) =>
+    const ratio = (variant: LibraryVariant, baseline: LibraryVariant = 'pool.query') =>
       spreadOf(
         [...new Set(measurements.map((m) => m.round))].flatMap((round) => {
           const find = (v: LibraryVariant) =>
             measurements.find((m) => m.round === round && m.callers === callers && m.variant === v)
-          const base = find('pool.query')
+          const base = find(baseline)
           const other = find(variant)
           return base && other && base.perSecond > 0 ? [other.perSecond / base.perSecond] : []
         }),
@@ -154,6 +185,7 @@ export async function runLibraryPhase(context: BenchContext): Promise<LibraryPha
         withTenant: ratio('withTenant'),
         naive: ratio('naive'),
       },
+      generic: ratio('queryAsTenant, generic plan', 'pool.query, generic plan'),
     }
   })
   return { poolSize: options.poolSize, measurements, ratios }

@@ -13,6 +13,12 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n')
 }
 
+/** Median of the defined values, as whole microseconds; '?' when none was measured. */
+function cpuCell(values: readonly (number | undefined)[]): string {
+  const known = values.filter((v): v is number => v !== undefined && Number.isFinite(v))
+  return known.length ? median(known).toFixed(0) : '?'
+}
+
 const ms = (value: number) =>
   value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)
 
@@ -62,7 +68,18 @@ export function renderMarkdown(results: BenchResults): string {
     'Throughput ratio > 1 is faster than baseline; p99 ratio > 1 is slower.',
     '### Absolute figures (median over the rounds)',
     table(
-      ['connections', 'scenario', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'requests', 'errors'],
+      [
+        'connections',
+        'scenario',
+        'req/s',
+        'p50 ms',
+        'p90 ms',
+        'p99 ms',
+        'requests',
+        'errors',
+        'server CPU µs/req',
+        'PostgreSQL CPU µs/req',
+      ],
       options.concurrency.flatMap((c) =>
         SCENARIOS.map((s) => {
           const runs = http.measurements.filter((m) => m.concurrency === c && m.scenario === s)
@@ -76,10 +93,16 @@ export function renderMarkdown(results: BenchResults): string {
             ms(pick((m) => m.result.latency.p99)),
             String(runs.reduce((sum, m) => sum + m.result.requests, 0)),
             String(runs.reduce((sum, m) => sum + m.result.errors, 0)),
+            cpuCell(runs.map((m) => m.cpu.appUs)),
+            cpuCell(runs.map((m) => m.cpu.postgresUs)),
           ]
         }),
       ),
     ),
+    'CPU per request is read from /proc for the server processes and for the PostgreSQL backends of the bench ' +
+      'database (user + system time over the measurement, divided by the requests): unlike req/s, it hardly moves ' +
+      "when other programs compete for the machine, so it shows where each scenario's cost goes. wrk's own CPU is " +
+      'the same for every scenario and not counted.',
   )
 
   push(
@@ -88,7 +111,14 @@ export function renderMarkdown(results: BenchResults): string {
       `${library.poolSize} connections, N async callers each awaiting one query after the other:`,
     LIBRARY_VARIANTS.map((v) => `- **${v}**: ${LIBRARY_DESCRIPTIONS[v]}`).join('\n'),
     table(
-      ['callers', 'pool.query queries/s', 'queryAsTenant', 'withTenant', 'naive'],
+      [
+        'callers',
+        'pool.query queries/s',
+        'queryAsTenant',
+        'withTenant',
+        'naive',
+        'queryAsTenant vs pool.query, both with generic plans',
+      ],
       library.ratios.map((r) => [
         String(r.callers),
         median(
@@ -99,7 +129,23 @@ export function renderMarkdown(results: BenchResults): string {
         formatRatio(r.ratio.queryAsTenant),
         formatRatio(r.ratio.withTenant),
         formatRatio(r.ratio.naive),
+        formatRatio(r.generic),
       ]),
+    ),
+    `CPU per query at ${Math.max(...options.libraryCallers)} callers (median over the rounds):`,
+    table(
+      ['variant', 'queries/s', 'this process µs/query', 'PostgreSQL µs/query'],
+      LIBRARY_VARIANTS.map((variant) => {
+        const runs = library.measurements.filter(
+          (m) => m.variant === variant && m.callers === Math.max(...options.libraryCallers),
+        )
+        return [
+          variant,
+          median(runs.map((m) => m.perSecond)).toFixed(0),
+          cpuCell(runs.map((m) => m.cpu.appUs)),
+          cpuCell(runs.map((m) => m.cpu.postgresUs)),
+        ]
+      }),
     ),
     'For reference, pgbench on this project\'s machines (ARCHITECTURE.md, "Performance design"): set_config + query ' +
       'in one Sync group ~0.86×, pipelined BEGIN/set_config/query/COMMIT ~0.71× of the plain query.',

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { processCpu } from '../cpu.ts'
 import { SERVER_CONFIG_VARIABLE, type ServerWorkerConfig } from './server-config.ts'
 
 const workerScript = fileURLToPath(new URL('./server-worker.ts', import.meta.url))
@@ -10,6 +11,8 @@ export interface ServerGroup {
   readonly workers: number
   /** Resident set size of all server processes together, in bytes (Linux /proc), or undefined. */
   rss(): number | undefined
+  /** User + system CPU seconds all server processes have used so far, or undefined. */
+  cpuSeconds(): number | undefined
   stop(): Promise<void>
 }
 
@@ -89,6 +92,15 @@ export async function startServerGroup(
         const rss = worker.process.pid === undefined ? undefined : processRss(worker.process.pid)
         if (rss === undefined) return undefined
         total += rss
+      }
+      return total
+    },
+    cpuSeconds() {
+      let total = 0
+      for (const worker of started) {
+        const cpu = worker.process.pid === undefined ? undefined : processCpu(worker.process.pid)
+        if (cpu === undefined) return undefined
+        total += cpu.seconds
       }
       return total
     },

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database.ts'
+import { LIBRARY_VARIANTS } from '../phases/library.ts'
 import type { BenchResults } from '../results.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -92,12 +93,7 @@ describe('npm run bench -- --smoke', () => {
       expect(results.latency.results[scenario][0]!.requests).toBeGreaterThan(0)
       expect(results.latency.results[scenario][0]!.errors).toBe(0)
     }
-    expect(results.library.measurements.map((m) => m.variant).sort()).toEqual([
-      'naive',
-      'pool.query',
-      'queryAsTenant',
-      'withTenant',
-    ])
+    expect(results.library.measurements.map((m) => m.variant).sort()).toEqual([...LIBRARY_VARIANTS].sort())
     expect(results.library.measurements.every((m) => m.operations > 0)).toBe(true)
     expect(results.scale.cases.map((c) => c.label)).toEqual(['largest', 'median', 'smallest'])
     expect(results.scale.cases.every((c) => c.rowfence[0]!.errors === 0 && c.baseline[0]!.errors === 0)).toBe(
