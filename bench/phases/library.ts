@@ -47,6 +47,11 @@ export interface LibraryPhaseResult {
     /** queryAsTenant over pool.query when both run with cached generic plans. */
     generic: Spread
   }[]
+  /**
+   * How PostgreSQL planned the statements on one default connection (pg_prepared_statements): "custom"
+   * means planned again on every execution. Empty where the server does not report it (before 14).
+   */
+  readonly planCache: readonly { statement: string; customPlans: number; genericPlans: number }[]
 }
 
 type Operation = (tenant: BenchTenant) => Promise<unknown[]>
@@ -132,6 +137,7 @@ export async function runLibraryPhase(context: BenchContext): Promise<LibraryPha
   const ops = operations(pool, genericPool, options.pageSize)
   const tenants = context.hotTenants
   const measurements: LibraryMeasurement[] = []
+  let planCache: LibraryPhaseResult['planCache'] = []
   try {
     for (const tenant of tenants.slice(0, 10)) {
       const expected = await ops['pool.query'](tenant)
@@ -164,6 +170,7 @@ export async function runLibraryPhase(context: BenchContext): Promise<LibraryPha
         }
       }
     }
+    planCache = await readPlanCache(pool)
   } finally {
     await Promise.all([pool.end(), genericPool.end()])
   }
@@ -188,5 +195,25 @@ export async function runLibraryPhase(context: BenchContext): Promise<LibraryPha
       generic: ratio('queryAsTenant, generic plan', 'pool.query, generic plan'),
     }
   })
-  return { poolSize: options.poolSize, measurements, ratios }
+  return { poolSize: options.poolSize, measurements, ratios, planCache }
+}
+
+async function readPlanCache(pool: pg.Pool): Promise<LibraryPhaseResult['planCache']> {
+  const client = await pool.connect()
+  try {
+    const { rows } = await client.query<{ name: string; custom_plans: string; generic_plans: string }>(
+      `SELECT name, custom_plans, generic_plans FROM pg_prepared_statements
+        WHERE name IN ('bench_library_items', 'bench_library_plain') ORDER BY name`,
+    )
+    return rows.map((row) => ({
+      statement:
+        row.name === 'bench_library_items' ? 'GET /items/ statement (RLS)' : 'baseline statement (no RLS)',
+      customPlans: Number(row.custom_plans),
+      genericPlans: Number(row.generic_plans),
+    }))
+  } catch {
+    return [] // PostgreSQL before 14 has no plan counters
+  } finally {
+    client.release()
+  }
 }

@@ -22,6 +22,54 @@ function cpuCell(values: readonly (number | undefined)[]): string {
 const ms = (value: number) =>
   value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)
 
+/** Findings computed from this run's figures (so they stay true for the run they describe). */
+function whereTheCostGoes(results: BenchResults): string[] {
+  const { http, library, options } = results
+  const bullets: string[] = []
+  const c = options.concurrency.includes(50) ? 50 : options.concurrency[0]!
+  const cpu = (scenario: Scenario, part: 'appUs' | 'postgresUs') => {
+    const values = http.measurements
+      .filter((m) => m.concurrency === c && m.scenario === scenario)
+      .map((m) => m.cpu[part])
+      .filter((v): v is number => v !== undefined)
+    return values.length ? median(values) : undefined
+  }
+  const [appBase, pgBase] = [cpu('baseline', 'appUs'), cpu('baseline', 'postgresUs')]
+  if (appBase !== undefined && pgBase !== undefined) {
+    const delta = (scenario: Scenario) => {
+      const app = cpu(scenario, 'appUs')! - appBase
+      const pg = cpu(scenario, 'postgresUs')! - pgBase
+      const sign = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(0)}`
+      return `${sign(app)} µs in the server processes and ${sign(pg)} µs in PostgreSQL`
+    }
+    bullets.push(
+      `CPU per request at c=${c} (medians): baseline ${appBase.toFixed(0)} µs in the server processes and ` +
+        `${pgBase.toFixed(0)} µs in PostgreSQL; rowfence ${delta('rowfence')}; naive ${delta('naive')}. ` +
+        'The machine is saturated at this concurrency, so throughput follows total CPU per request.',
+    )
+  }
+  const items = library.planCache.find((p) => p.statement.startsWith('GET'))
+  const top = Math.max(...options.libraryCallers)
+  const rate = (variant: string) =>
+    median(
+      library.measurements.filter((m) => m.callers === top && m.variant === variant).map((m) => m.perSecond),
+    )
+  const ratios = library.ratios.find((r) => r.callers === top)
+  if (items && items.customPlans > items.genericPlans && ratios) {
+    const speedup = rate('pool.query, generic plan') / rate('pool.query')
+    bullets.push(
+      `PostgreSQL plans the list statement again on every execution (${items.customPlans} custom plans, ` +
+        `${items.genericPlans} generic, on one connection; the baseline statement likewise): with \`LIMIT $3\` and the ` +
+        'optional cursor, the generic plan is estimated dearer than a plan for the actual values, so the plan cache ' +
+        "never switches. Planning the RLS policies is most of rowfence's extra PostgreSQL time: with a cached generic " +
+        `plan on both sides (\`plan_cache_mode = force_generic_plan\`), queryAsTenant runs at ` +
+        `${formatRatio(ratios.generic)} of pool.query instead of ${formatRatio(ratios.ratio.queryAsTenant)}, and ` +
+        `pool.query itself at ${speedup.toFixed(2)}× its default speed.`,
+    )
+  }
+  return bullets.length ? [bullets.map((b) => `- ${b}`).join('\n')] : ['Not measured in this run.']
+}
+
 /** RESULTS.md: targets first, then each phase's ratios and raw figures, then machine and method. */
 export function renderMarkdown(results: BenchResults): string {
   const { options, http, library, latency, scale, memory, machine, dataset } = results
@@ -150,6 +198,8 @@ export function renderMarkdown(results: BenchResults): string {
     'For reference, pgbench on this project\'s machines (ARCHITECTURE.md, "Performance design"): set_config + query ' +
       'in one Sync group ~0.86×, pipelined BEGIN/set_config/query/COMMIT ~0.71× of the plain query.',
   )
+
+  push('## Where the cost goes', ...whereTheCostGoes(results))
 
   push(
     '## Latency with the database one (simulated) network hop away',

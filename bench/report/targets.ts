@@ -9,7 +9,8 @@ import { formatRatio, median } from '../stats.ts'
 const HTTP_THROUGHPUT = 0.9
 const HTTP_P99 = 1.2
 const LIBRARY = 0.8
-const COLLAPSE = 0.8
+const FLOOR = 0.5
+const RELATIVE = 0.9
 const ROUND_TRIPS = 1.3
 const SCALE = 1.1
 const MEMORY_GROWTH = 1.1
@@ -66,25 +67,33 @@ export function evaluateTargets(phases: {
       : notMeasured('Library', libraryTarget, '50 callers not measured'),
   )
 
-  const highTarget = `no errors, and rowfence throughput at c=1000 ≥ ${COLLAPSE}× its c=50 throughput`
+  // The issue leaves "collapse" undefined. Here: throughput at c=1000 falls below half of c=50, or
+  // rowfence loses clearly more from c=50 to c=1000 than the baseline does (isolation making high
+  // concurrency worse). Whatever the machine loses to 1000 connections, the baseline loses too.
+  const highTarget =
+    `no errors; from c=50 to c=1000 rowfence keeps ≥ ${FLOOR}× of its throughput, ` +
+    `and ≥ ${RELATIVE}× of the share baseline keeps`
   const at1000 = http.measurements.filter((m) => m.concurrency === 1000)
-  if (at1000.length > 0) {
+  if (at1000.length > 0 && at50) {
     const errors = at1000.reduce((sum, m) => sum + m.result.errors, 0) + memory.result.errors
-    const rps = (c: number) =>
+    const rps = (scenario: 'rowfence' | 'baseline', c: number) =>
       median(
         http.measurements
-          .filter((m) => m.concurrency === c && m.scenario === 'rowfence')
+          .filter((m) => m.concurrency === c && m.scenario === scenario)
           .map((m) => m.result.requestsPerSecond),
       )
-    const ratio = at50 ? rps(1000) / rps(50) : Number.NaN
+    const rowfenceKeeps = rps('rowfence', 1000) / rps('rowfence', 50)
+    const baselineKeeps = rps('baseline', 1000) / rps('baseline', 50)
     targets.push({
       name: 'c=1000',
       target: highTarget,
-      measured: `${errors} errors (all scenarios and the memory run); c=1000/c=50 throughput ${Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a'}`,
-      met: errors === 0 && (!Number.isFinite(ratio) || ratio >= COLLAPSE),
+      measured:
+        `${errors} errors (all scenarios and the memory run); c=1000 keeps ${rowfenceKeeps.toFixed(2)}× ` +
+        `of c=50 throughput (baseline ${baselineKeeps.toFixed(2)}×)`,
+      met: errors === 0 && rowfenceKeeps >= FLOOR && rowfenceKeeps >= RELATIVE * baselineKeeps,
     })
   } else {
-    targets.push(notMeasured('c=1000', highTarget, 'c=1000 not in --concurrency'))
+    targets.push(notMeasured('c=1000', highTarget, 'c=50 and c=1000 not both in --concurrency'))
   }
 
   const trips = latency.roundTrips

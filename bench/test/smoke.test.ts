@@ -56,6 +56,7 @@ describe('npm run bench -- --smoke', () => {
       '## HTTP: what isolation costs per request',
       '### Ratios against baseline',
       '## Library level (no HTTP)',
+      '## Where the cost goes',
       '## Latency with the database one (simulated) network hop away',
       '## Scale',
       '### Plans (EXPLAIN as the app role inside withTenant)',
