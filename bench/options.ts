@@ -51,7 +51,7 @@ const presets: Record<Preset, Omit<BenchOptions, 'preset' | 'out' | 'load' | 'wo
     requests: undefined,
     warmupSeconds: 3,
     libraryCallers: [8, 50],
-    libraryRounds: 10,
+    libraryRounds: 8,
     librarySeconds: 1,
     delayMs: 2.5,
     latencySeconds: 3,

@@ -13,6 +13,12 @@ export function benchChart(results: BenchResults): string {
     if (runs.length === 0) return undefined
     return median(runs.map((m) => (metric === 'rps' ? m.result.requestsPerSecond : m.result.latency.p99)))
   }
+  const range = (c: number, scenario: (typeof SCENARIOS)[number], metric: 'rps' | 'p99') => {
+    const values = http.measurements
+      .filter((m) => m.concurrency === c && m.scenario === scenario)
+      .map((m) => (metric === 'rps' ? m.result.requestsPerSecond : m.result.latency.p99))
+    return values.length > 1 ? ([Math.min(...values), Math.max(...values)] as const) : undefined
+  }
   const ratioNotes = (c: number, metric: 'throughput' | 'p99') => {
     const ratios = http.ratios.find((r) => r.concurrency === c)
     return SCENARIOS.map((s) =>
@@ -25,7 +31,8 @@ export function benchChart(results: BenchResults): string {
       `GET /items/?limit=${options.pageSize}, ${results.dataset.items.toLocaleString('en-US')} items / ` +
         `${results.dataset.tenants.toLocaleString('en-US')} tenants, ${options.workers} server processes, ` +
         `${results.machine.cores} cores (${results.machine.cpu})`,
-      `Median of ${options.rounds} interleaved round${options.rounds === 1 ? '' : 's'}; ratio to baseline under each bar`,
+      `Bars: median of ${options.rounds} interleaved round${options.rounds === 1 ? '' : 's'}, whiskers: min–max; ` +
+        'under each bar: its ratio to baseline (median of the per-round ratios)',
     ],
     series: SCENARIOS.map((s) => ({
       name: s === 'baseline' ? 'baseline (no RLS)' : s === 'naive' ? 'naive (4 round trips)' : 'rowfence',
@@ -38,6 +45,7 @@ export function benchChart(results: BenchResults): string {
         cells: options.concurrency.map((c) => ({
           label: `${c} connections`,
           values: SCENARIOS.map((s) => figure(c, s, 'rps')),
+          ranges: SCENARIOS.map((s) => range(c, s, 'rps')),
           notes: ratioNotes(c, 'throughput'),
         })),
       },
@@ -47,6 +55,7 @@ export function benchChart(results: BenchResults): string {
         cells: options.concurrency.map((c) => ({
           label: `${c} connections`,
           values: SCENARIOS.map((s) => figure(c, s, 'p99')),
+          ranges: SCENARIOS.map((s) => range(c, s, 'p99')),
           notes: ratioNotes(c, 'p99'),
         })),
       },

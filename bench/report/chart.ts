@@ -14,6 +14,8 @@ export interface ChartCell {
   readonly values: readonly (number | undefined)[]
   /** Printed under each bar's value, e.g. `0.93×`. */
   readonly notes?: readonly (string | undefined)[]
+  /** Min and max over the rounds, drawn as a whisker over each bar. */
+  readonly ranges?: readonly (readonly [number, number] | undefined)[]
 }
 
 export interface ChartRow {
@@ -38,11 +40,12 @@ export function escapeXml(text: string): string {
     .replaceAll('"', '&quot;')
 }
 
-/** 1, 2, 2.5 or 5 × a power of ten, at least `value`: a readable tick step. */
+/** A readable tick step (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × a power of ten), at least `value`. */
 export function niceStep(value: number): number {
   if (!(value > 0)) return 1
   const power = 10 ** Math.floor(Math.log10(value))
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= value * (1 - 1e-9)) return step * power
+  for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10])
+    if (step * power >= value * (1 - 1e-9)) return step * power
   return 10 * power
 }
 
@@ -58,7 +61,7 @@ export function formatValue(value: number): string {
 const CELL_WIDTH = 300
 const CELL_HEIGHT = 210
 const PLOT = { left: 52, right: 12, top: 34, bottom: 22 }
-const HEADER = 56
+const HEADER = 62
 const ROW_TITLE = 26
 
 function text(x: number, y: number, content: string, attributes = ''): string {
@@ -70,7 +73,8 @@ function cell(row: ChartRow, c: ChartCell, series: readonly ChartSeries[], x0: n
   const plotWidth = CELL_WIDTH - PLOT.left - PLOT.right
   const plotHeight = CELL_HEIGHT - PLOT.top - PLOT.bottom
   const baseY = y0 + PLOT.top + plotHeight
-  const max = 4 * niceStep((Math.max(0, ...c.values.map((v) => v ?? 0)) * 1.15) / 4)
+  const highest = Math.max(0, ...c.values.map((v) => v ?? 0), ...(c.ranges ?? []).map((r) => r?.[1] ?? 0))
+  const max = 4 * niceStep((highest * 1.15) / 4)
   parts.push(
     text(x0 + PLOT.left + plotWidth / 2, y0 + 16, c.label, 'text-anchor="middle" font-weight="bold"'),
   )
@@ -90,8 +94,18 @@ function cell(row: ChartRow, c: ChartCell, series: readonly ChartSeries[], x0: n
     const x = x0 + PLOT.left + slot * i + (slot - barWidth) / 2
     parts.push(
       `<rect x="${x.toFixed(1)}" y="${(baseY - height).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${height.toFixed(1)}" fill="${series[i]!.color}"><title>${escapeXml(`${series[i]!.name}, ${c.label}: ${formatValue(value)} ${row.unit}`)}</title></rect>`,
-      text(x + barWidth / 2, baseY - height - 5, formatValue(value), 'text-anchor="middle" class="value"'),
     )
+    const range = c.ranges?.[i]
+    let labelY = baseY - height - 5
+    if (range) {
+      const [low, high] = range.map((v) => baseY - (plotHeight * v) / max) as [number, number]
+      const mid = x + barWidth / 2
+      parts.push(
+        `<path d="M${mid.toFixed(1)} ${low.toFixed(1)}V${high.toFixed(1)}M${(mid - 4).toFixed(1)} ${high.toFixed(1)}h8M${(mid - 4).toFixed(1)} ${low.toFixed(1)}h8" stroke="#333" stroke-width="1" fill="none"/>`,
+      )
+      labelY = Math.min(labelY, high - 5)
+    }
+    parts.push(text(x + barWidth / 2, labelY, formatValue(value), 'text-anchor="middle" class="value"'))
     const note = c.notes?.[i]
     if (note) parts.push(text(x + barWidth / 2, baseY + 15, note, 'text-anchor="middle" class="note"'))
   })

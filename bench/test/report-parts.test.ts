@@ -26,10 +26,12 @@ describe('wrk output', () => {
 
 describe('the SVG chart', () => {
   it('picks readable tick steps', () => {
-    expect(niceStep(0.7)).toBe(1)
+    expect(niceStep(0.7)).toBeCloseTo(0.8)
     expect(niceStep(1.7)).toBe(2)
+    expect(niceStep(1100)).toBe(1500)
     expect(niceStep(2.1)).toBe(2.5)
-    expect(niceStep(3400)).toBe(5000)
+    expect(niceStep(3400)).toBe(4000)
+    expect(niceStep(267)).toBe(300)
     expect(niceStep(0)).toBe(1)
   })
 
