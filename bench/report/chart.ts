@@ -54,7 +54,7 @@ export function formatValue(value: number): string {
   if (value >= 10_000) return `${(value / 1000).toFixed(0)}k`
   if (value >= 1000) return `${(value / 1000).toFixed(1)}k`
   if (value >= 100) return value.toFixed(0)
-  if (value >= 10) return value.toFixed(1)
+  if (value >= 10) return value.toFixed(Number.isInteger(value) ? 0 : 1)
   return value.toFixed(2)
 }
 
