@@ -9,6 +9,7 @@ import { secretKey } from './auth/token.ts'
 import { createAuthenticate } from './plugins/authenticate.ts'
 import { registerErrorHandling } from './plugins/error-handler.ts'
 import { RequestLog } from './plugins/request-log.ts'
+import { benchRoutes, type BenchRoutesOptions } from './routes/bench.ts'
 import { itemRoutes } from './routes/items.ts'
 import { allSchemas } from './routes/schemas.ts'
 import { articlesApiRoutes } from './routes/articles-api.ts'
@@ -30,6 +31,11 @@ export interface DemoAppOptions {
   readonly trustProxy?: boolean | string | undefined
   /** pino options, or false to silence logs (tests). */
   readonly logger?: FastifyServerOptions['logger'] | undefined
+  /**
+   * `npm run bench` only: registers the hidden comparison routes (no-RLS baseline, naive transaction)
+   * on the raw app-role pool. Off unless given; never part of the served app or its OpenAPI document.
+   */
+  readonly benchRoutes?: BenchRoutesOptions | undefined
 }
 
 export const APP_VERSION = '0.1.0'
@@ -79,6 +85,7 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
     itemRoutes(api, options.db)
     tenantRoutes(api, options.db)
     articlesApiRoutes(api, options.db)
+    if (options.benchRoutes) benchRoutes(api, options.benchRoutes)
   })
 
   // Failed logins are limited per client address and per tenant+user, shared by the API and the pages.

@@ -1,4 +1,5 @@
 export { APP_VERSION, buildApp, type DemoAppOptions } from './app.ts'
+export type { BenchRoutesOptions } from './routes/bench.ts'
 export {
   secretKey,
   signToken,

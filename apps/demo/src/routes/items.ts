@@ -6,17 +6,33 @@ import { errorResponses } from './schemas.ts'
 export const ITEMS_DEFAULT_LIMIT = 100
 export const ITEMS_MAX_LIMIT = 1000
 
-interface ItemsQuery {
+export interface ItemsQuery {
   limit?: number
   after?: string
 }
+
+/** The list's query string: shared with the bench-only routes so every variant validates the same input. */
+export const itemsQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: ITEMS_MAX_LIMIT, default: ITEMS_DEFAULT_LIMIT },
+    after: {
+      type: 'string',
+      maxLength: 500,
+      description: 'Keyset cursor: the last title of the previous page',
+    },
+  },
+} as const
+
+export const itemsListResponse = { type: 'array', items: { $ref: 'Item#' } } as const
 
 /**
  * One statement, so it takes the one-round-trip path: context and query in a single Sync group. The
  * explicit tenant_id predicate is defence in depth and gives the planner a plain index condition; RLS
  * stays the guarantee.
  */
-const listItems = {
+export const listItems = {
   name: 'demo_items_list',
   text: `SELECT id, title, tenant_id FROM items
          WHERE tenant_id = $1 AND ($2::text IS NULL OR title > $2)
@@ -31,19 +47,8 @@ export function itemRoutes(app: FastifyInstance, db: TenantDatabase): void {
         summary: "List the caller's tenant's items, ordered by title",
         tags: ['items'],
         security: [{ bearerAuth: [] }],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            limit: { type: 'integer', minimum: 1, maximum: ITEMS_MAX_LIMIT, default: ITEMS_DEFAULT_LIMIT },
-            after: {
-              type: 'string',
-              maxLength: 500,
-              description: 'Keyset cursor: the last title of the previous page',
-            },
-          },
-        },
-        response: { 200: { type: 'array', items: { $ref: 'Item#' } }, ...errorResponses },
+        querystring: itemsQuerystring,
+        response: { 200: itemsListResponse, ...errorResponses },
       },
     },
     async function listTenantItems(request) {

@@ -1,0 +1,87 @@
+import type { FastifyInstance } from 'fastify'
+import type { Pool } from 'pg'
+import { TENANT_SETTING, USER_SETTING } from '@rowfence/core'
+import { tenantOf } from '../plugins/authenticate.ts'
+import {
+  ITEMS_DEFAULT_LIMIT,
+  itemsListResponse,
+  itemsQuerystring,
+  listItems,
+  type ItemsQuery,
+} from './items.ts'
+
+/**
+ * Only for `npm run bench`: the raw app-role pool the comparison routes use. These routes exist to
+ * measure what rowfence costs; they are never registered unless this option is passed to buildApp().
+ */
+export interface BenchRoutesOptions {
+  readonly pool: Pool
+}
+
+/** The no-isolation baseline: a copy of `items` without RLS that the bench creates (schema `bench`). */
+const listPlainItems = {
+  name: 'bench_items_plain_list',
+  text: listItems.text.replace('FROM items\n', 'FROM bench.items_plain\n'),
+}
+if (listPlainItems.text === listItems.text) throw new Error('bench: the items list statement changed shape')
+
+const setContext = {
+  name: 'bench_naive_set_context',
+  text: `SELECT set_config('${TENANT_SETTING}', $1, true), set_config('${USER_SETTING}', $2, true)`,
+}
+
+/**
+ * `GET /bench/baseline/items/` and `GET /bench/naive/items/`: the same route shape as `GET /items/` (same
+ * auth, query string, statement and response schema, so the same JSON), hidden from OpenAPI.
+ * - baseline: the tenant filter only in WHERE, on the no-RLS copy, no transaction, no context. The
+ *   physical limit of any isolation scheme.
+ * - naive: BEGIN, set_config, query, COMMIT as four awaited round trips, as hand-written code does.
+ */
+export function benchRoutes(app: FastifyInstance, options: BenchRoutesOptions): void {
+  const schema = { hide: true, querystring: itemsQuerystring, response: { 200: itemsListResponse } }
+  const { pool } = options
+
+  app.get<{ Querystring: ItemsQuery }>(
+    '/bench/baseline/items/',
+    { schema },
+    async function listPlainBaseline(request) {
+      const tenant = tenantOf(request)
+      const { rows } = await pool.query({
+        ...listPlainItems,
+        values: [tenant.tenantId, request.query.after ?? null, request.query.limit ?? ITEMS_DEFAULT_LIMIT],
+      })
+      return rows
+    },
+  )
+
+  app.get<{ Querystring: ItemsQuery }>(
+    '/bench/naive/items/',
+    { schema },
+    async function listNaiveTransaction(request) {
+      const tenant = tenantOf(request)
+      const client = await pool.connect()
+      let broken: Error | undefined
+      try {
+        await client.query('BEGIN')
+        try {
+          await client.query({ ...setContext, values: [tenant.tenantId, tenant.userId ?? ''] })
+          const { rows } = await client.query({
+            ...listItems,
+            values: [
+              tenant.tenantId,
+              request.query.after ?? null,
+              request.query.limit ?? ITEMS_DEFAULT_LIMIT,
+            ],
+          })
+          await client.query('COMMIT')
+          return rows
+        } catch (error) {
+          await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError))
+          throw error
+        }
+      } finally {
+        client.release(broken)
+      }
+    },
+  )
+}

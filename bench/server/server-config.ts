@@ -1,0 +1,9 @@
+/** What the primary tells each bench server process (through an environment variable, as JSON). */
+export interface ServerWorkerConfig {
+  readonly appUrl: string
+  readonly poolSize: number
+  readonly jwtSecret: string
+  readonly port: number
+}
+
+export const SERVER_CONFIG_VARIABLE = 'ROWFENCE_BENCH_SERVER'
