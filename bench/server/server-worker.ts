@@ -11,19 +11,28 @@ import { SERVER_CONFIG_VARIABLE, type ServerWorkerConfig } from './server-config
 async function main(): Promise<void> {
   const config = JSON.parse(process.env[SERVER_CONFIG_VARIABLE] ?? '') as ServerWorkerConfig
   const pool = new pg.Pool({ connectionString: config.appUrl, max: config.poolSize })
-  pool.on('error', (error) => console.error(`bench server: idle connection failed: ${error.message}`))
+  // The comparison routes get the same plan caching GET /items/ has (it asks for a cached generic plan
+  // per statement): session-wide here, so baseline and naive are not slowed by re-planning either.
+  const comparisonPool = new pg.Pool({
+    connectionString: config.appUrl,
+    max: config.poolSize,
+    options: '-c plan_cache_mode=force_generic_plan',
+  })
+  for (const p of [pool, comparisonPool]) {
+    p.on('error', (error) => console.error(`bench server: idle connection failed: ${error.message}`))
+  }
   const app = await buildApp({
     db: createTenantDatabase(pool),
     jwtSecret: config.jwtSecret,
     logger: { level: 'warn' },
-    benchRoutes: { pool },
+    benchRoutes: { pool: comparisonPool },
   })
   await app.listen({ host: '127.0.0.1', port: config.port })
   process.on('message', function onPrimaryMessage(message: { type?: string }) {
     if (message?.type !== 'stop') return
     void app
       .close()
-      .then(() => pool.end())
+      .then(() => Promise.all([pool.end(), comparisonPool.end()]))
       .finally(() => process.exit(0))
   })
   process.send?.({ type: 'ready' })

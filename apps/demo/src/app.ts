@@ -76,8 +76,9 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
     return app.swagger()
   })
 
+  const key = secretKey(options.jwtSecret)
   const authenticate = createAuthenticate({
-    key: secretKey(options.jwtSecret),
+    key,
     trustTenantHeader: options.trustTenantHeader ?? false,
   })
   await app.register(async function tenantApi(api) {
@@ -99,7 +100,7 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
     adminPool: options.adminPool,
     limiter,
     jwtSecret: options.jwtSecret,
-    key: secretKey(options.jwtSecret),
+    key,
   })
 
   return app

@@ -261,6 +261,57 @@ describe('withTenant', () => {
   })
 })
 
+describe('generic plans', () => {
+  const list = {
+    name: 'test_generic_list',
+    text: 'SELECT id FROM items WHERE tenant_id = $1 AND ($2::text IS NULL OR title > $2) ORDER BY title LIMIT $3',
+  }
+  async function planCounts(pool: pg.Pool, name: string) {
+    const { rows } = await pool.query(
+      'SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE name = $1',
+      [name],
+    )
+    return rows[0]
+  }
+
+  it('genericPlan reuses one cached plan, and the setting ends with the statement', async () => {
+    const pool = db.pool('app', { max: 1 })
+    for (let i = 0; i < 8; i++) {
+      const { rows } = await queryAsTenant(pool, A, {
+        ...list,
+        values: [A.tenantId, null, 3],
+        genericPlan: true,
+      })
+      expect(rows).toHaveLength(3)
+    }
+    expect(await planCounts(pool, list.name)).toEqual({ generic: 8, custom: 0 })
+    expect((await pool.query('SHOW plan_cache_mode')).rows[0].plan_cache_mode).toBe('auto')
+  })
+
+  it('without it, PostgreSQL plans the statement anew on each of its first executions at least', async () => {
+    // PostgreSQL's default: custom plans for the first five executions, then a generic plan only if it
+    // looks no costlier; on large tables with LIMIT $n this RLS query stays on custom plans for good.
+    const pool = db.pool('app', { max: 1 })
+    for (let i = 0; i < 8; i++) await queryAsTenant(pool, A, { ...list, values: [A.tenantId, null, 3] })
+    expect((await planCounts(pool, list.name))?.custom).toBeGreaterThanOrEqual(5)
+  })
+
+  it('withTenant({ genericPlans }) applies to the whole transaction and no further', async () => {
+    const pool = db.pool('app', { max: 1 })
+    const modes = await withTenant(
+      pool,
+      A,
+      async (tx) => {
+        await tx.query('SELECT 1')
+        return (await tx.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows[0]?.plan_cache_mode
+      },
+      { genericPlans: true },
+    )
+    expect(modes).toBe('force_generic_plan')
+    expect((await pool.query('SHOW plan_cache_mode')).rows[0].plan_cache_mode).toBe('auto')
+  })
+})
+
 describe('TenantDatabase', () => {
   it('refuses a tenant query outside any context with ROWFENCE_NO_TENANT_CONTEXT', async () => {
     const tenantDb = createTenantDatabase(db.pool('app'))

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto'
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import { isUuid, RowfenceError } from '@rowfence/core'
 
@@ -28,14 +28,18 @@ export interface SignTokenOptions extends TokenClaims {
   readonly audience?: TenantAudience | undefined
 }
 
-export function secretKey(secret: string): Uint8Array {
+/**
+ * The HMAC key, imported once: build it at startup and pass it to verifyToken (jose would otherwise import
+ * raw key bytes again on every verification).
+ */
+export function secretKey(secret: string): KeyObject {
   const key = new TextEncoder().encode(secret)
   if (key.byteLength < MIN_SECRET_BYTES) {
     throw new RowfenceError('ROWFENCE_CONFIG_INVALID', {
       message: `The JWT secret must be at least ${MIN_SECRET_BYTES} bytes long`,
     })
   }
-  return key
+  return createSecretKey(key)
 }
 
 export async function signToken(options: SignTokenOptions): Promise<string> {
@@ -60,7 +64,7 @@ const unauthenticated = (message: string, cause?: unknown): RowfenceError =>
   new RowfenceError('ROWFENCE_UNAUTHENTICATED', { message, cause })
 
 /** Verifies signature, algorithm, issuer, audience and expiry; any failure is ROWFENCE_UNAUTHENTICATED. */
-async function verifyClaims(token: string, key: Uint8Array, audience: string): Promise<JWTPayload> {
+async function verifyClaims(token: string, key: KeyObject, audience: string): Promise<JWTPayload> {
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms: [TOKEN_ALGORITHM],
@@ -77,7 +81,7 @@ async function verifyClaims(token: string, key: Uint8Array, audience: string): P
 
 export async function verifyToken(
   token: string,
-  key: Uint8Array,
+  key: KeyObject,
   audience: TenantAudience = TOKEN_AUDIENCE,
 ): Promise<TokenClaims> {
   const payload = await verifyClaims(token, key, audience)
@@ -107,7 +111,7 @@ export async function signOperatorSession(
     .sign(secretKey(options.secret))
 }
 
-export async function verifyOperatorSession(token: string, key: Uint8Array): Promise<OperatorClaims> {
+export async function verifyOperatorSession(token: string, key: KeyObject): Promise<OperatorClaims> {
   const payload = await verifyClaims(token, key, OPERATOR_AUDIENCE)
   const name = payload['name']
   if (!isUuid(payload.sub) || typeof name !== 'string') throw unauthenticated('The session is not valid')

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isUuid, RowfenceError, type TenantContext } from '@rowfence/core'
 import { verifyToken } from '../auth/token.ts'
@@ -10,7 +11,7 @@ declare module 'fastify' {
 }
 
 export interface AuthenticateOptions {
-  readonly key: Uint8Array
+  readonly key: KeyObject
   /** Insecure demo mode: accept `X-Tenant-Id` without a token. Never enable in production. */
   readonly trustTenantHeader: boolean
 }

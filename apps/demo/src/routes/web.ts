@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHmac, type KeyObject } from 'node:crypto'
 import cookie from '@fastify/cookie'
 import csrf from '@fastify/csrf-protection'
 import formbody from '@fastify/formbody'
@@ -30,7 +30,7 @@ export interface WebOptions {
   readonly adminPool?: Pool | undefined
   readonly limiter: LoginLimiter
   readonly jwtSecret: string
-  readonly key: Uint8Array
+  readonly key: KeyObject
 }
 
 export const SESSION_COOKIE = 'rowfence_session'

@@ -10,6 +10,14 @@ export interface TenantQueryConfig {
   readonly values?: readonly unknown[] | undefined
   readonly name?: string | undefined
   readonly rowMode?: 'array' | undefined
+  /**
+   * queryAsTenant only: plan this (named) statement once per connection and reuse the plan, by setting
+   * `plan_cache_mode = force_generic_plan` transaction-locally in the same round trip. PostgreSQL otherwise
+   * re-plans a query with RLS on every execution whenever it estimates the generic plan costlier (LIMIT $n
+   * and optional filters do that), and planning the policies is then most of the isolation's cost. Use it
+   * for hot statements whose best plan does not depend on the parameter values; it ends with the statement.
+   */
+  readonly genericPlan?: boolean | undefined
 }
 
 export interface TenantQueryable {
@@ -24,6 +32,8 @@ export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializabl
 export interface WithTenantOptions {
   readonly isolationLevel?: IsolationLevel | undefined
   readonly readOnly?: boolean | undefined
+  /** Reuse cached generic plans for the named statements of this transaction (see TenantQueryConfig.genericPlan). */
+  readonly genericPlans?: boolean | undefined
 }
 
 /** Sets both settings transaction-locally; values are bind parameters, never SQL text. */
@@ -31,6 +41,19 @@ const setContextStatement = {
   name: 'rowfence_set_context',
   text: `SELECT set_config('${TENANT_SETTING}', $1, true), set_config('${USER_SETTING}', $2, true)`,
 } as const
+
+/** The same, plus generic plans for the rest of the (implicit or explicit) transaction. */
+const setContextGenericStatement = {
+  name: 'rowfence_set_context_generic',
+  text: `${setContextStatement.text}, set_config('plan_cache_mode', 'force_generic_plan', true)`,
+} as const
+
+function contextStatement(settings: { tenantId: string; userId: string }, genericPlan: boolean | undefined) {
+  return {
+    ...(genericPlan ? setContextGenericStatement : setContextStatement),
+    values: [settings.tenantId, settings.userId],
+  }
+}
 
 const isolationLevels: Record<IsolationLevel, string> = {
   'read committed': 'READ COMMITTED',
@@ -49,9 +72,18 @@ function beginStatement(options: WithTenantOptions): string {
   return text
 }
 
-function toStatement(query: string | TenantQueryConfig, values?: readonly unknown[]): BatchStatement {
+function toStatement(
+  query: string | TenantQueryConfig,
+  values?: readonly unknown[],
+): BatchStatement & { genericPlan?: boolean | undefined } {
   if (typeof query === 'string') return { text: query, values }
-  return { text: query.text, values: values ?? query.values, name: query.name, rowMode: query.rowMode }
+  return {
+    text: query.text,
+    values: values ?? query.values,
+    name: query.name,
+    rowMode: query.rowMode,
+    genericPlan: query.genericPlan,
+  }
 }
 
 const activeTransaction = new AsyncLocalStorage<TenantTransaction>()
@@ -66,13 +98,19 @@ export class TenantTransaction implements TenantQueryable {
   readonly #client: PoolClient
   readonly #settings: { tenantId: string; userId: string }
   readonly #begin: string
+  readonly #genericPlans: boolean
   #state: 'pending' | 'open' | 'closed' = 'pending'
   #savepoints = 0
 
-  constructor(client: PoolClient, settings: { tenantId: string; userId: string }, begin: string) {
+  constructor(
+    client: PoolClient,
+    settings: { tenantId: string; userId: string },
+    options: { begin: string; genericPlans?: boolean | undefined },
+  ) {
     this.#client = client
     this.#settings = settings
-    this.#begin = begin
+    this.#begin = options.begin
+    this.#genericPlans = options.genericPlans === true
     this.context = Object.freeze({ tenantId: settings.tenantId, userId: settings.userId || null })
   }
 
@@ -91,7 +129,7 @@ export class TenantTransaction implements TenantQueryable {
       this.#state = 'open'
       const results = await PipelinedBatch.run(this.#client, [
         { text: this.#begin },
-        { ...setContextStatement, values: [this.#settings.tenantId, this.#settings.userId] },
+        contextStatement(this.#settings, this.#genericPlans),
         statement,
       ])
       return results[2] as QueryResult<R>
@@ -147,7 +185,7 @@ export async function withTenant<T>(
   const settings = normalizeContext(context)
   const begin = beginStatement(options)
   const client = await pool.connect()
-  const tx = new TenantTransaction(client, settings, begin)
+  const tx = new TenantTransaction(client, settings, { begin, genericPlans: options.genericPlans })
   let broken: Error | undefined
   try {
     const result = await activeTransaction.run(tx, () => fn(tx))
@@ -183,7 +221,7 @@ export async function queryAsTenant<R extends QueryResultRow = QueryResultRow>(
   let broken: Error | undefined
   try {
     const results = await PipelinedBatch.run(client, [
-      { ...setContextStatement, values: [settings.tenantId, settings.userId] },
+      contextStatement(settings, statement.genericPlan),
       statement,
     ])
     return results[1] as QueryResult<R>
