@@ -13,9 +13,12 @@ export const SCENARIO_PATHS: Record<Scenario, string> = {
 }
 
 export const SCENARIO_DESCRIPTIONS: Record<Scenario, string> = {
-  baseline: 'no RLS, tenant filter in WHERE, no transaction, no context (the physical limit)',
-  rowfence: '`GET /items/` as built: set_config + query in one Sync group, RLS',
-  naive: 'BEGIN, set_config, query, COMMIT as four awaited round trips, RLS',
+  baseline:
+    'no RLS, tenant filter in WHERE, no transaction, no context (the physical limit); cached generic plan (session plan_cache_mode)',
+  rowfence:
+    '`GET /items/` as built: set_config + query in one Sync group, RLS; cached generic plan (`genericPlan: true`, set in the same round trip)',
+  naive:
+    'BEGIN, set_config, query, COMMIT as four awaited round trips, RLS; cached generic plan (session plan_cache_mode)',
 }
 
 /** `Bearer <token>` per tenant id, signed once (HS256, valid for the whole run). */

@@ -58,10 +58,11 @@ function whereTheCostGoes(results: BenchResults): string[] {
   if (items && items.customPlans > items.genericPlans && ratios) {
     const speedup = rate('pool.query, generic plan') / rate('pool.query')
     bullets.push(
-      `PostgreSQL plans the list statement again on every execution (${items.customPlans} custom plans, ` +
-        `${items.genericPlans} generic, on one connection; the baseline statement likewise): with \`LIMIT $3\` and the ` +
-        'optional cursor, the generic plan is estimated dearer than a plan for the actual values, so the plan cache ' +
-        "never switches. Planning the RLS policies is most of rowfence's extra PostgreSQL time: with a cached generic " +
+      'Left to its default, PostgreSQL plans the list statement again on every execution (on one connection: ' +
+        `${items.customPlans} custom plans from the default variants, ${items.genericPlans} generic from the ` +
+        '`genericPlan` variant; the baseline statement likewise): with `LIMIT $3` and the optional cursor, the ' +
+        'generic plan is estimated dearer than a plan for the actual values, so the plan cache never switches. ' +
+        "Planning the RLS policies is most of rowfence's extra PostgreSQL time: with a cached generic " +
         `plan on both sides (\`plan_cache_mode = force_generic_plan\`), queryAsTenant runs at ` +
         `${formatRatio(ratios.generic)} of pool.query instead of ${formatRatio(ratios.ratio.queryAsTenant)}, and ` +
         `pool.query itself at ${speedup.toFixed(2)}× its default speed.`,
