@@ -80,15 +80,17 @@ export const articlesDemo: readonly ArticlesDemoTenant[] = ['alpha', 'bravo', 'c
 /** Seeds the articles app's tenants, users, articles and the demo operator. Idempotent. */
 export async function seedArticlesDemo(
   pool: Pool,
-): Promise<{ users: number; articles: number; operators: number }> {
+): Promise<{ tenants: number; users: number; articles: number; operators: number }> {
+  let tenants = 0
   let users = 0
   let articles = 0
   for (const tenant of articlesDemo) {
     await withTenant(pool, { tenantId: tenant.id }, async (tx) => {
-      await tx.query('INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-        tenant.id,
-        tenant.name,
-      ])
+      const inserted = await tx.query(
+        'INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [tenant.id, tenant.name],
+      )
+      tenants += inserted.rowCount ?? 0
       const existing = new Set(
         (await tx.query<{ name: string }>('SELECT name FROM users')).rows.map((row) => row.name),
       )
@@ -136,7 +138,7 @@ export async function seedArticlesDemo(
     )
     operators = inserted.rowCount ?? 0
   }
-  return { users, articles, operators }
+  return { tenants, users, articles, operators }
 }
 
 export interface SeedCounts {
@@ -151,5 +153,5 @@ export interface SeedCounts {
 export async function seedDemo(pool: Pool): Promise<SeedCounts> {
   const items = await seedItemsDemo(pool)
   const articles = await seedArticlesDemo(pool)
-  return { ...items, ...articles }
+  return { ...items, ...articles, tenants: items.tenants + articles.tenants }
 }
