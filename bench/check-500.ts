@@ -7,11 +7,7 @@
  * server), else starts embedded PostgreSQL in a temp folder. Everything it creates is dropped at the end.
  */
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { loadEmbeddedPostgres } from '@rowfence/cli'
+import { startTemporaryPostgres } from '@rowfence/cli'
 import pg from 'pg'
 import { checkDatabase, quoteIdentifier } from '@rowfence/core'
 
@@ -21,46 +17,11 @@ const BROKEN = process.env['BENCH_BROKEN'] === '1'
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5)
 const BUDGET_MS = 2000
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
-
 async function startServer(): Promise<{ url: string; stop: () => Promise<void> }> {
   const url = process.env['BENCH_DATABASE_URL'] ?? process.env['DATABASE_URL']
   if (url) return { url, stop: async () => undefined }
-  const dir = await mkdtemp(join(tmpdir(), 'rowfence-bench-pg-'))
-  await chmod(dir, 0o755)
-  const password = randomBytes(16).toString('hex')
-  const port = await freePort()
-  const EmbeddedPostgres = await loadEmbeddedPostgres()
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: true,
-    initdbFlags: ['--no-sync'],
-    postgresFlags: ['-c', 'fsync=off', '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: () => undefined,
-    onError: () => undefined,
-  })
-  await server.initialise()
-  await server.start()
-  return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      await server.stop()
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
+  const server = await startTemporaryPostgres({ label: 'bench' })
+  return { url: server.adminUrl, stop: () => server.stop() }
 }
 
 /** 500 tables shaped like the demo's: forced RLS, floor + access policy, composite keys, a parent FK. */

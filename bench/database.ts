@@ -1,8 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import pg from 'pg'
 import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core'
 import {
@@ -10,8 +6,9 @@ import {
   APP_ROLE,
   AUTH_ROLE,
   connectionUrl,
-  loadEmbeddedPostgres,
+  freePort,
   OWNER_ROLE,
+  startTemporaryPostgres,
 } from '@rowfence/cli'
 import { demoMigrationsDir } from '@rowfence/demo'
 
@@ -27,16 +24,7 @@ export interface BenchDatabase {
   close(): Promise<void>
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
+export { freePort }
 
 /**
  * Server settings of the temporary cluster. fsync is off because the cluster is thrown away (it only
@@ -109,51 +97,14 @@ async function readSettings(url: string): Promise<Record<string, string>> {
 }
 
 async function startEmbedded(log: (line: string) => void): Promise<Omit<BenchDatabase, 'settings'>> {
-  const dir = await mkdtemp(join(tmpdir(), 'rowfence-bench-pg-'))
-  await chmod(dir, 0o755) // PostgreSQL runs as its own user and must reach the data folder
-  const superuserPassword = randomBytes(16).toString('hex')
+  const server = await startTemporaryPostgres({ label: 'bench', settings: EMBEDDED_SETTINGS })
+  log(`started embedded PostgreSQL on port ${server.port} in ${server.dir}`)
+  const { port } = server
+  const close = () => server.stop()
   const ownerPassword = randomBytes(16).toString('hex')
   const appPassword = randomBytes(16).toString('hex')
-  const port = await freePort()
-  log(`starting embedded PostgreSQL on port ${port} in ${dir}`)
-  const EmbeddedPostgres = await loadEmbeddedPostgres()
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password: superuserPassword,
-    persistent: false,
-    createPostgresUser: true,
-    initdbFlags: ['--no-sync'],
-    postgresFlags: [
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'unix_socket_directories=',
-      ...Object.entries(EMBEDDED_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
-    ],
-    onLog: () => undefined,
-    onError: () => undefined,
-  })
-  const removeDir = () => rm(dir, { recursive: true, force: true })
-  try {
-    await server.initialise()
-    await server.start()
-  } catch (error) {
-    await removeDir()
-    throw error
-  }
-  const close = async () => {
-    try {
-      await server.stop()
-    } finally {
-      await removeDir()
-    }
-  }
   const database = 'rowfence_bench'
-  const admin = new pg.Client(
-    connectionUrl({ user: 'postgres', password: superuserPassword, port, database: 'postgres' }),
-  )
+  const admin = new pg.Client(server.adminUrl)
   try {
     await admin.connect()
     await provisionDatabase(admin, {

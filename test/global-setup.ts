@@ -1,25 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core'
 import { demoMigrationsDir, seedDemo } from '@rowfence/demo'
-import { loadEmbeddedPostgres } from '@rowfence/cli'
+import { startTemporaryPostgres } from '@rowfence/cli'
 import { urlFor, type TestCluster } from './support/test-database.ts'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
 
 /**
  * Starts one real PostgreSQL for the whole run: DATABASE_URL when set (it must be able to create roles
@@ -30,39 +15,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let adminUrl = process.env['DATABASE_URL']
   let stopEmbedded = async (): Promise<void> => undefined
   if (!adminUrl) {
-    const dir = await mkdtemp(join(tmpdir(), 'rowfence-test-pg-'))
-    await chmod(dir, 0o755) // PostgreSQL runs as its own user and must reach the data folder
-    const password = randomBytes(16).toString('hex')
-    const port = await freePort()
-    const EmbeddedPostgres = await loadEmbeddedPostgres()
-    const server = new EmbeddedPostgres({
-      databaseDir: join(dir, 'data'),
-      port,
-      user: 'postgres',
-      password,
-      persistent: false,
-      createPostgresUser: true,
-      initdbFlags: ['--no-sync'],
-      postgresFlags: [
-        '-c',
-        'fsync=off',
-        '-c',
-        'listen_addresses=127.0.0.1',
-        '-c',
-        'unix_socket_directories=',
-        '-c',
-        'max_connections=300',
-      ],
-      onLog: () => undefined,
-      onError: () => undefined,
-    })
-    await server.initialise()
-    await server.start()
-    stopEmbedded = async () => {
-      await server.stop()
-      await rm(dir, { recursive: true, force: true })
-    }
-    adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`
+    const server = await startTemporaryPostgres({ label: 'test', settings: { max_connections: 300 } })
+    stopEmbedded = () => server.stop()
+    adminUrl = server.adminUrl
   }
 
   const template = `rowfence_template_${randomBytes(4).toString('hex')}`

@@ -2,6 +2,9 @@ export { main, commands } from './main.ts'
 export { CliError, maskUrl } from './cli-error.ts'
 export {
   connectionUrl,
+  freePort,
+  startTemporaryPostgres,
+  type TemporaryPostgres,
   loadEmbeddedPostgres,
   startEmbedded,
   ADMIN_ROLE,
