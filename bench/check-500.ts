@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto'
 import { startTemporaryPostgres } from '@rowfence/cli'
 import pg from 'pg'
-import { checkDatabase, quoteIdentifier } from '@rowfence/core'
+import { quoteIdentifier } from '@rowfence/core'
+import { checkDatabase } from '@rowfence/core/check'
 
 const TABLES = Number(process.env['BENCH_TABLES'] ?? 500)
 /** BENCH_BROKEN=1: tables with typical mistakes (not forced, per-row context, serial ids, global keys). */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core'
+import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
 import {
   ADMIN_ROLE,
   APP_ROLE,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
-import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core'
+import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
 import { demoMigrationsDir, seedDemo } from '@rowfence/demo'
 import { startTemporaryPostgres } from '@rowfence/cli'
 import { urlFor, type TestCluster } from './support/test-database.ts'

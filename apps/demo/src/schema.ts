@@ -7,7 +7,7 @@ import {
   text,
   timestamptz,
   uuid,
-} from '@rowfence/core'
+} from '@rowfence/core/schema'
 
 /**
  * The demo's database, defined once in TypeScript. `npx rowfence generate` turns changes to it into the

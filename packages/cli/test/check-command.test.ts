@@ -3,7 +3,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkRules } from '@rowfence/core'
+import { checkRules } from '@rowfence/core/check'
 import { main } from '../src/main.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
 

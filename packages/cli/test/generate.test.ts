@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '@rowfence/cli'
-import { renderSchema } from '@rowfence/core'
+import { renderSchema } from '@rowfence/core/schema'
 import { schema as example } from '../../core/test/schema-example.ts'
 
 const exampleModule = resolve(import.meta.dirname, '../../core/test/schema-example.ts')

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { checksumOf, loadMigrations, migrate, MIGRATION_LOCK_KEY, migrationStatus } from '@rowfence/core'
+import {
+  checksumOf,
+  loadMigrations,
+  migrate,
+  MIGRATION_LOCK_KEY,
+  migrationStatus,
+} from '@rowfence/core/migrate'
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
 
 const rowfenceBin = resolve(import.meta.dirname, '../../../node_modules/.bin/rowfence')

@@ -18,7 +18,7 @@ import {
   type RowfenceSchema,
   type TablePolicies,
   type TenantTable,
-} from '@rowfence/core'
+} from '@rowfence/core/schema'
 import { articles, schema as example, tenants, users } from './schema-example.ts'
 
 /** The SQL of the statements that belong to one table in the initial migration of a schema. */

@@ -1,4 +1,12 @@
-import { integer, rowfenceSchema, tenantsTable, tenantTable, text, timestamptz, uuid } from '@rowfence/core'
+import {
+  integer,
+  rowfenceSchema,
+  tenantsTable,
+  tenantTable,
+  text,
+  timestamptz,
+  uuid,
+} from '@rowfence/core/schema'
 
 /**
  * The small example schema of docs/schema.md: tenants, their users, and articles the whole tenant reads

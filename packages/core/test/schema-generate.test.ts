@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { withTenant } from '@rowfence/core'
+import { loadMigrations, migrate } from '@rowfence/core/migrate'
 import {
   diffSchemas,
   generateMigration,
   integer,
-  loadMigrations,
-  migrate,
   readSnapshot,
   renderSchema,
   rowfenceSchema,
@@ -18,8 +18,7 @@ import {
   text,
   timestamptz,
   uuid,
-  withTenant,
-} from '@rowfence/core'
+} from '@rowfence/core/schema'
 import { demoMigrationsDir, demoSchema } from '@rowfence/demo'
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
 import { articles, schema as example, tenants, users } from './schema-example.ts'

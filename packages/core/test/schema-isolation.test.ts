@@ -1,19 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  migrate,
-  migrationFrom,
-  quoteIdentifier as q,
-  renderSchema,
-  rowfenceSchema,
-  tenantsTable,
-  tenantTable,
-  text,
-  uuid,
-  withTenant,
-  type TenantContext,
-} from '@rowfence/core'
+import { quoteIdentifier as q, withTenant, type TenantContext } from '@rowfence/core'
+import { migrate, migrationFrom } from '@rowfence/core/migrate'
+import { renderSchema, rowfenceSchema, tenantsTable, tenantTable, text, uuid } from '@rowfence/core/schema'
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
 
 /**

@@ -1,16 +1,16 @@
 import pg from 'pg'
+import { isRowfenceError } from '@rowfence/core'
 import {
   checkDatabase,
   checkRules,
   formatJson,
   formatSarif,
   formatText,
-  isRowfenceError,
   readBaseline,
   writeBaseline,
   type Baseline,
   type CheckReport,
-} from '@rowfence/core'
+} from '@rowfence/core/check'
 import { CliError, maskUrl, usageError } from '../cli-error.ts'
 import type { DatabaseEnvironment } from '../embedded.ts'
 import { openDatabaseEnvironment } from '../environment.ts'

@@ -1,6 +1,11 @@
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { generateMigration, isRowfenceSchema, SNAPSHOT_FILE, type RowfenceSchema } from '@rowfence/core'
+import {
+  generateMigration,
+  isRowfenceSchema,
+  SNAPSHOT_FILE,
+  type RowfenceSchema,
+} from '@rowfence/core/schema'
 import { demoMigrationsDir, demoSchema } from '@rowfence/demo'
 import { CliError, usageError } from '../cli-error.ts'
 import { parseCommandArgs, type Command } from './shared.ts'

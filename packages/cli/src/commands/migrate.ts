@@ -1,5 +1,5 @@
 import pg from 'pg'
-import { loadMigrations, migrate, migrationStatus } from '@rowfence/core'
+import { loadMigrations, migrate, migrationStatus } from '@rowfence/core/migrate'
 import { demoMigrationsDir } from '@rowfence/demo'
 import { openDatabaseEnvironment } from '../environment.ts'
 import { parseCommandArgs, type Command } from './shared.ts'

@@ -1,5 +1,6 @@
 import pg from 'pg'
-import { createTenantDatabase, loadMigrations, migrate } from '@rowfence/core'
+import { createTenantDatabase } from '@rowfence/core'
+import { loadMigrations, migrate } from '@rowfence/core/migrate'
 import {
   buildApp,
   DEMO_OPERATOR,

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkDatabase, quoteIdentifier } from '@rowfence/core'
+import { quoteIdentifier } from '@rowfence/core'
+import { checkDatabase } from '@rowfence/core/check'
 import { createCheckHarness, type CheckHarness } from './harness.ts'
 
 let harness: CheckHarness

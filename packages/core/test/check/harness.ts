@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import {
-  checkDatabase,
-  quoteIdentifier,
-  type CheckOptions,
-  type CheckReport,
-  type Finding,
-} from '@rowfence/core'
+import { quoteIdentifier } from '@rowfence/core'
+import { checkDatabase, type CheckOptions, type CheckReport, type Finding } from '@rowfence/core/check'
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-database.ts'
 
 /** One broken (or fixed) schema inside the per-file test database, with its own app role. */

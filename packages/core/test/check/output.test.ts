@@ -11,7 +11,7 @@ import {
   SARIF_SCHEMA,
   writeBaseline,
   type CheckReport,
-} from '@rowfence/core'
+} from '@rowfence/core/check'
 import { createCheckHarness, type CheckHarness, type Fixture } from './harness.ts'
 
 let harness: CheckHarness

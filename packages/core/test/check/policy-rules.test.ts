@@ -1,5 +1,5 @@
 import pg from 'pg'
-import { checkDatabase } from '@rowfence/core'
+import { checkDatabase } from '@rowfence/core/check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCheckHarness, goodTable, type CheckHarness, type Fixture } from './harness.ts'
 
