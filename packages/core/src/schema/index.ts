@@ -42,9 +42,4 @@ export type { Operation } from './operations.ts'
 export { compileOperations } from './ddl-compiler.ts'
 export { diffSchemas, type DiffOptions } from './diff.ts'
 export { readSnapshot, SNAPSHOT_FILE, type SchemaSnapshot } from './snapshot.ts'
-export {
-  generateMigration,
-  renderSchema,
-  type GenerateOptions,
-  type GenerateResult,
-} from './generate.ts'
+export { generateMigration, renderSchema, type GenerateOptions, type GenerateResult } from './generate.ts'
