@@ -7,7 +7,7 @@
  * server), else starts embedded PostgreSQL in a temp folder. Everything it creates is dropped at the end.
  */
 import { randomBytes } from 'node:crypto'
-import { startTemporaryPostgres } from '@rowfence/cli'
+import { startTemporaryPostgres } from '@rowfence/tools'
 import pg from 'pg'
 import { quoteIdentifier } from '@rowfence/core'
 import { checkDatabase } from '@rowfence/core/check'

@@ -1,16 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
-import {
-  ADMIN_ROLE,
-  APP_ROLE,
-  AUTH_ROLE,
-  connectionUrl,
-  freePort,
-  OWNER_ROLE,
-  startTemporaryPostgres,
-} from '@rowfence/cli'
-import { demoMigrationsDir } from '@rowfence/demo'
+import { ADMIN_ROLE, APP_ROLE, AUTH_ROLE, demoMigrationsDir, OWNER_ROLE } from '@rowfence/demo'
+import { connectionUrl, freePort, startTemporaryPostgres } from '@rowfence/tools'
 
 export interface BenchDatabase {
   /** Owner role: migrations and the data load. */

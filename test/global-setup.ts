@@ -3,7 +3,7 @@ import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
 import { demoMigrationsDir, seedDemo } from '@rowfence/demo'
-import { startTemporaryPostgres } from '@rowfence/cli'
+import { startTemporaryPostgres } from '@rowfence/tools'
 import { urlFor, type TestCluster } from './support/test-database.ts'
 
 /**

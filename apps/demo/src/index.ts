@@ -28,7 +28,5 @@ export { demoUuid } from './demo-ids.ts'
 export { demoSchema } from './schema.ts'
 export { ITEMS_DEFAULT_LIMIT, ITEMS_MAX_LIMIT } from './routes/items.ts'
 export { toHttpError } from './plugins/error-handler.ts'
-
-import { fileURLToPath } from 'node:url'
-/** The demo app's SQL migrations. */
-export const demoMigrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url))
+export { demoMigrationsDir } from './migrations-dir.ts'
+export { ADMIN_ROLE, APP_ROLE, AUTH_ROLE, DATABASE_NAME, OWNER_ROLE } from './roles.ts'

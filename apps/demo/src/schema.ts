@@ -75,3 +75,6 @@ export const demoSchema = rowfenceSchema({
   // they get explicit read policies of their own (migration 0003), which a floor TO PUBLIC would cut.
   tenantRoles: ['rowfence_app', 'rowfence_owner'],
 })
+
+/** What `rowfence generate` reads (apps/demo/rowfence.config.json names this module). */
+export { demoSchema as schema }

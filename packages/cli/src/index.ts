@@ -1,16 +1,9 @@
+/**
+ * `@rowfence/cli`: the `rowfence` command (generate, migrate, status, check) as a library, the config
+ * file's types, and the small command framework its commands are built on.
+ */
 export { main, commands } from './main.ts'
-export { CliError, maskUrl } from './cli-error.ts'
-export {
-  connectionUrl,
-  freePort,
-  startTemporaryPostgres,
-  type TemporaryPostgres,
-  loadEmbeddedPostgres,
-  startEmbedded,
-  ADMIN_ROLE,
-  APP_ROLE,
-  AUTH_ROLE,
-  OWNER_ROLE,
-  DATABASE_NAME,
-  type DatabaseEnvironment,
-} from './embedded.ts'
+export { runProgram, CLI_VERSION, type Program } from './program.ts'
+export { CliError, maskUrl, usageError } from './cli-error.ts'
+export { parseCommandArgs, type Command, type CommandIo } from './commands/shared.ts'
+export { CONFIG_FILES, defineConfig, loadConfig, type LoadedConfig, type RowfenceConfig } from './config.ts'

@@ -1,148 +1,124 @@
-import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTenantDatabase } from '@rowfence/core'
-import { buildApp, itemsDemo } from '@rowfence/demo'
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
-
-const bin = resolve(import.meta.dirname, '../bin/rowfence.js')
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
-  })
-}
+import { runCli } from './support/run-cli.ts'
 
 let db: TestDatabase
-let home: string
+let project: string
+
+/** Tables of the public schema and rowfence's migration bookkeeping: what a command may have written. */
+async function tablesOf(url: string): Promise<string[]> {
+  const client = new pg.Client(url)
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+    )
+    return rows.map((row) => row.name)
+  } finally {
+    await client.end()
+  }
+}
+
 beforeAll(async () => {
-  db = await createTestDatabase()
-  home = await mkdtemp(join(tmpdir(), 'rowfence-cli-home-'))
+  db = await createTestDatabase({ empty: true })
+  // A project folder outside the workspace: no config file anywhere above it.
+  project = await mkdtemp(join(tmpdir(), 'rowfence-cli-project-'))
 })
 afterAll(async () => {
   await db.drop()
-  await rm(home, { recursive: true, force: true })
+  await rm(project, { recursive: true, force: true })
 })
 
-describe('rowfence token', () => {
-  it('prints a token the server accepts (dev secret generated under ROWFENCE_HOME)', async () => {
-    const tenant = itemsDemo.tenants[2]!
-    const result = await run(['token', '--tenant', tenant.id], {
-      ROWFENCE_HOME: home,
-      ROWFENCE_JWT_SECRET: '',
-    })
-    expect(result).toMatchObject({ code: 0, stderr: '' })
-    const token = result.stdout.trim()
-    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
-
-    const config = JSON.parse(await readFile(join(home, 'config.json'), 'utf8'))
-    const app = await buildApp({
-      db: createTenantDatabase(db.pool('app')),
-      jwtSecret: config.jwtSecret,
-      logger: false,
-    })
-    try {
-      const response = await app.inject({ url: '/items/', headers: { authorization: `Bearer ${token}` } })
-      expect(response.statusCode).toBe(200)
-      expect(response.json().map((item: { tenant_id: string }) => item.tenant_id)).toEqual(
-        Array(5).fill(tenant.id),
-      )
-    } finally {
-      await app.close()
-    }
-  })
-
-  it.each([
-    [['token'], /--tenant <uuid> is required/],
-    [['token', '--tenant', 'nope'], /must be a UUID/],
-    [['token', '--tenant', itemsDemo.tenants[0]!.id, '--expires', 'forever'], /--expires/],
-    [['token', '--bogus'], /Unknown option '--bogus'/],
-  ])('%j is a usage error (exit 2)', async (args, message) => {
-    const result = await run(args, { ROWFENCE_HOME: home })
-    expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(message)
-    expect(result.stdout).toBe('')
-  })
-})
-
-describe('rowfence', () => {
-  it('--help lists the commands (exit 0); an unknown command exits 2', async () => {
-    const help = await run(['--help'])
+describe('rowfence (the product CLI)', () => {
+  it('--help lists generate, migrate, status and check, and nothing of the demo', async () => {
+    const help = await runCli(['--help'], { cwd: project })
     expect(help.code).toBe(0)
-    for (const command of ['dev', 'serve', 'migrate', 'status', 'seed', 'token', 'clean']) {
+    for (const command of ['generate', 'migrate', 'status', 'check']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'))
     }
-    const unknown = await run(['frobnicate'])
-    expect(unknown.code).toBe(2)
-    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/)
-  })
-
-  it('dev with DATABASE_URL but no APP_DATABASE_URL refuses to start (exit 2)', async () => {
-    const result = await run(['dev'], {
-      DATABASE_URL: db.ownerUrl,
-      APP_DATABASE_URL: '',
-      ROWFENCE_HOME: home,
-    })
-    expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(/APP_DATABASE_URL is required/)
-  })
-})
-
-describe('rowfence dev against an external PostgreSQL', () => {
-  it('migrates, seeds, serves, prints a working curl line, and stops cleanly on SIGINT', async () => {
-    const child = spawn(process.execPath, [bin, 'dev'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: db.ownerUrl,
-        APP_DATABASE_URL: db.appUrl,
-        ROWFENCE_HOME: home,
-        PORT: '0',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: 'pipe',
-    })
-    let stdout = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    const exited = new Promise<number | null>((resolvePromise) => child.on('close', resolvePromise))
-    try {
-      await new Promise<void>((resolvePromise, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no welcome banner; got: ${stdout}`)), 20_000)
-        child.stdout.on('data', () => {
-          if (stdout.includes('Ctrl-C')) {
-            clearTimeout(timer)
-            resolvePromise()
-          }
-        })
-      })
-      const curl = /curl -H "Authorization: Bearer ([^"]+)" (\S+)/.exec(stdout)
-      expect(curl).not.toBeNull()
-      for (const tenant of itemsDemo.tenants) expect(stdout).toContain(tenant.id)
-      const response = await fetch(curl![2]!, { headers: { authorization: `Bearer ${curl![1]}` } })
-      expect(response.status).toBe(200)
-      expect(((await response.json()) as Array<{ title: string }>).map((item) => item.title)).toEqual([
-        'art-fair',
-        'bench',
-        'concert',
-        'drinking-fountain',
-        'emergency-kit',
-      ])
-    } finally {
-      child.kill('SIGINT')
+    for (const command of ['dev', 'serve', 'seed', 'token', 'clean']) {
+      expect(help.stdout).not.toMatch(new RegExp(`^  ${command}\\b`, 'm'))
     }
-    expect(await exited).toBe(0)
+    const unknown = await runCli(['dev'], { cwd: project })
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/unknown command "dev"/)
+  })
+
+  it.each([['migrate'], ['status'], ['generate']])(
+    '%s with neither config nor flags is a usage error (exit 2) and writes nothing',
+    async (command) => {
+      const before = await tablesOf(db.ownerUrl)
+      const result = await runCli([command], { cwd: project, env: { DATABASE_URL: db.ownerUrl } })
+      expect(result.code).toBe(2)
+      expect(result.stderr).toMatch(
+        command === 'generate' ? /missing --schema <module>/ : /no migrations folder/,
+      )
+      expect(result.stderr).toContain('no config file found')
+      expect(await tablesOf(db.ownerUrl)).toEqual(before)
+      expect(await readdir(project)).toEqual([])
+    },
+  )
+
+  it('migrate and status without a database URL are usage errors naming the variable', async () => {
+    const result = await runCli(['migrate', '--dir', project], { cwd: project, env: { DATABASE_URL: '' } })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/no database: set DATABASE_URL/)
+  })
+
+  it('check without a database URL is exit 2, never an embedded database', async () => {
+    const result = await runCli(['check'], { cwd: project, env: { DATABASE_URL: '' } })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/no database to check/)
+    expect(result.stdout).toBe('')
+  })
+
+  it('reads rowfence.config.json from a parent folder: migrations folder and env var names', async () => {
+    const app = join(project, 'app')
+    await mkdir(join(app, 'db', 'migrations'), { recursive: true })
+    await mkdir(join(app, 'src', 'deep'), { recursive: true })
+    await writeFile(
+      join(app, 'rowfence.config.json'),
+      JSON.stringify({ migrations: './db/migrations', env: { databaseUrl: 'OWNER_DB' } }),
+    )
+    await writeFile(
+      join(app, 'db', 'migrations', '0001_notes.sql'),
+      'CREATE TABLE notes (tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id));\n',
+    )
+    const cwd = join(app, 'src', 'deep')
+    const missing = await runCli(['status'], { cwd, env: { DATABASE_URL: db.ownerUrl, OWNER_DB: '' } })
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/set OWNER_DB/)
+
+    const migrated = await runCli(['migrate'], { cwd, env: { OWNER_DB: db.ownerUrl } })
+    expect(migrated).toMatchObject({ code: 0, stderr: expect.stringContaining('applied 1 migration(s)') })
+    expect(await tablesOf(db.ownerUrl)).toContain('public.notes')
+    const status = await runCli(['status'], { cwd, env: { OWNER_DB: db.ownerUrl } })
+    expect(status.code).toBe(0)
+    expect(status.stdout).toMatch(/^applied {2}0001_notes {2}\d{4}-/)
+  })
+
+  it('an invalid config is exit 2 with the file and the problem', async () => {
+    const bad = join(project, 'bad')
+    await mkdir(bad)
+    await writeFile(join(bad, 'rowfence.config.json'), JSON.stringify({ migratons: './m' }))
+    const result = await runCli(['status'], { cwd: bad, env: { DATABASE_URL: db.ownerUrl } })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/rowfence\.config\.json: unknown option "migratons"/)
+  })
+
+  it('a "rowfence" key in package.json is a config', async () => {
+    const pkg = join(project, 'pkg')
+    await mkdir(join(pkg, 'migrations'), { recursive: true })
+    await writeFile(
+      join(pkg, 'package.json'),
+      JSON.stringify({ name: 'x', rowfence: { migrations: 'migrations' } }),
+    )
+    const result = await runCli(['status'], { cwd: pkg, env: { DATABASE_URL: db.ownerUrl } })
+    expect(result).toMatchObject({ code: 0, stdout: '' })
   })
 })

@@ -8,7 +8,7 @@ import { renderSchema } from '@rowfence/core/schema'
 import { schema as example } from '../../core/test/schema-example.ts'
 
 const exampleModule = resolve(import.meta.dirname, '../../core/test/schema-example.ts')
-const coreModule = pathToFileURL(resolve(import.meta.dirname, '../../core/src/index.ts')).href
+const coreModule = pathToFileURL(resolve(import.meta.dirname, '../../core/src/schema/index.ts')).href
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = []
@@ -68,7 +68,8 @@ describe('rowfence generate', () => {
   })
 
   it('the demo app is in sync with its schema', async () => {
-    expect(await cli('generate', '--dry-run')).toMatchObject({
+    const config = resolve(import.meta.dirname, '../../../apps/demo/rowfence.config.json')
+    expect(await cli('generate', '--config', config, '--dry-run')).toMatchObject({
       code: 0,
       err: expect.stringContaining('nothing to generate'),
     })
@@ -94,14 +95,14 @@ export const schema = rowfenceSchema({
   })
 
   it.each([
-    [['--schema', 'x.ts'], /--dir is required with --schema/],
+    [['--schema', 'x.ts', '--config', 'missing.json'], /config file .*missing\.json does not exist/],
     [['--name', 'two words'], /--name may only use/],
     [['--bogus'], /Unknown option '--bogus'/],
   ])('usage errors exit 2: %j', async (args, message) => {
     const result = await cli('generate', ...args)
     expect(result.code).toBe(2)
     expect(result.err).toMatch(message)
-    expect(result.err).toContain('rowfence generate [--schema <module> --dir <path>]')
+    expect(result.err).toContain('rowfence generate [--schema <module>] [--dir <path>]')
   })
 
   it('a module without a schema is a configuration error', async () => {

@@ -12,8 +12,7 @@ import {
   type CheckReport,
 } from '@rowfence/core/check'
 import { CliError, maskUrl, usageError } from '../cli-error.ts'
-import type { DatabaseEnvironment } from '../embedded.ts'
-import { openDatabaseEnvironment } from '../environment.ts'
+import { appDatabaseUrl, databaseUrl, loadConfig, type LoadedConfig } from '../config.ts'
 import { parseCommandArgs, type Command, type CommandIo } from './shared.ts'
 
 const formats = ['text', 'json', 'sarif'] as const
@@ -24,9 +23,10 @@ const ruleList = checkRules
   .map((rule) => `  ${rule.id.padEnd(ruleWidth)}  ${rule.severity.padEnd(7)}  ${rule.summary}`)
   .join('\n')
 
-/** The app role to check for: --app-role, else the user of APP_DATABASE_URL, else rowfence_app. */
-function defaultAppRole(env: NodeJS.ProcessEnv): string {
-  const appUrl = env['APP_DATABASE_URL']
+/** The app role to check for: --app-role, else the config's appRole, else the user of APP_DATABASE_URL, else rowfence_app. */
+function defaultAppRole(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {
+  if (loaded.config.appRole) return loaded.config.appRole
+  const appUrl = appDatabaseUrl(loaded, env)
   if (appUrl) {
     try {
       const user = decodeURIComponent(new URL(appUrl).username)
@@ -84,8 +84,10 @@ isolation can fail, each with the SQL that fixes it. Reads the catalog inside a 
 and needs no write privilege. Exit 0 when clean, 1 when error-level findings remain after the baseline,
 2 on usage or connection errors.
 
-  --database-url URL     connection string (default: DATABASE_URL, else the embedded dev database)
-  --app-role NAME        the role the app connects as (default: user of APP_DATABASE_URL, else rowfence_app)
+  --database-url URL     connection string (default: DATABASE_URL, or the config's env.databaseUrl)
+  --config FILE          config file (default: rowfence.config.* or package.json "rowfence", searched upward)
+  --app-role NAME        the role the app connects as (default: config appRole, else user of APP_DATABASE_URL,
+                         else rowfence_app)
   --tenant-column NAME   the column that makes a table a tenant table (default: tenant_id)
   --schema NAME          the schema to check (default: public)
   --format FORMAT        text (default), json, or sarif (SARIF 2.1.0 for code-scanning UIs)
@@ -101,8 +103,9 @@ ${ruleList}`,
     const { values } = parseCommandArgs(argv, {
       'database-url': { type: 'string' },
       'app-role': { type: 'string' },
-      'tenant-column': { type: 'string', default: 'tenant_id' },
-      schema: { type: 'string', default: 'public' },
+      'tenant-column': { type: 'string' },
+      schema: { type: 'string' },
+      config: { type: 'string' },
       format: { type: 'string', default: 'text' },
       baseline: { type: 'string' },
       'write-baseline': { type: 'string' },
@@ -117,55 +120,53 @@ ${ruleList}`,
     }
     const baseline = await loadBaseline(values.baseline)
 
-    let environment: DatabaseEnvironment | undefined
-    let url = values['database-url'] ?? process.env['DATABASE_URL']
+    const loaded = await loadConfig(process.cwd(), values.config)
+    const url = values['database-url'] ?? databaseUrl(loaded)
     if (!url) {
-      try {
-        environment = await openDatabaseEnvironment(io.err, { needApp: false })
-      } catch (cause) {
-        // No database to check is a connection error (exit 2), like an unreachable DATABASE_URL.
-        const message = cause instanceof Error ? cause.message : String(cause)
-        throw new CliError('ROWFENCE_DATABASE_UNAVAILABLE', message, { exitCode: 2, cause })
-      }
-      url = environment.ownerUrl
+      throw new CliError(
+        'ROWFENCE_CONFIG_INVALID',
+        `no database to check: pass --database-url or set ${loaded.config.env?.databaseUrl ?? 'DATABASE_URL'}`,
+        { exitCode: 2 },
+      )
     }
+    const configColumn = loaded.config.tenantColumn
+    const tenantColumn =
+      values['tenant-column'] ??
+      (typeof configColumn === 'string' ? configColumn : (configColumn?.['*'] ?? 'tenant_id'))
+    const schema = values.schema ?? loaded.config.schemas?.[0] ?? 'public'
+    const client = await connect(url)
+    let report: CheckReport
     try {
-      const client = await connect(url)
-      let report: CheckReport
-      try {
-        report = await checkDatabase(client, {
-          schema: values.schema,
-          tenantColumn: values['tenant-column'],
-          appRole: values['app-role'] ?? defaultAppRole(process.env),
-          sharedTables: values.shared,
-          plans: !values['no-plans'],
-          baseline,
+      report = await checkDatabase(client, {
+        schema,
+        tenantColumn,
+        appRole: values['app-role'] ?? defaultAppRole(loaded, process.env),
+        sharedTables: values.shared,
+        plans: !values['no-plans'],
+        baseline,
+      })
+    } catch (error) {
+      if (isRowfenceError(error, 'ROWFENCE_CHECK_TARGET_NOT_FOUND')) {
+        throw new CliError(error.code, error.message, { exitCode: 2, cause: error })
+      }
+      if (isRowfenceError(error, 'ROWFENCE_DATABASE_UNAVAILABLE')) {
+        throw new CliError(error.code, `lost the connection to ${maskUrl(url)}`, {
+          exitCode: 2,
+          cause: error,
         })
-      } catch (error) {
-        if (isRowfenceError(error, 'ROWFENCE_CHECK_TARGET_NOT_FOUND')) {
-          throw new CliError(error.code, error.message, { exitCode: 2, cause: error })
-        }
-        if (isRowfenceError(error, 'ROWFENCE_DATABASE_UNAVAILABLE')) {
-          throw new CliError(error.code, `lost the connection to ${maskUrl(url)}`, {
-            exitCode: 2,
-            cause: error,
-          })
-        }
-        throw error
-      } finally {
-        await client.end().catch(() => undefined)
       }
-      const file = values['write-baseline']
-      if (file !== undefined) {
-        const all = [...report.findings, ...report.baselined]
-        await writeBaseline(file, all)
-        io.err(`wrote ${all.length} accepted finding(s) to ${file}`)
-        report = { ...report, findings: [], baselined: all }
-      }
-      io.out(render(report, format))
-      return report.findings.some((finding) => finding.severity === 'error') ? 1 : 0
+      throw error
     } finally {
-      await environment?.close()
+      await client.end().catch(() => undefined)
     }
+    const file = values['write-baseline']
+    if (file !== undefined) {
+      const all = [...report.findings, ...report.baselined]
+      await writeBaseline(file, all)
+      io.err(`wrote ${all.length} accepted finding(s) to ${file}`)
+      report = { ...report, findings: [], baselined: all }
+    }
+    io.out(render(report, format))
+    return report.findings.some((finding) => finding.severity === 'error') ? 1 : 0
   },
 }

@@ -1,21 +1,21 @@
 import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import {
   generateMigration,
   isRowfenceSchema,
   SNAPSHOT_FILE,
   type RowfenceSchema,
 } from '@rowfence/core/schema'
-import { demoMigrationsDir, demoSchema } from '@rowfence/demo'
 import { CliError, usageError } from '../cli-error.ts'
+import { configPath, importModule, loadConfig } from '../config.ts'
 import { parseCommandArgs, type Command } from './shared.ts'
 
-/** Imports a schema module (TypeScript works: the CLI runs under tsx) and picks `schema` or the default export. */
+/** Imports a schema module (TypeScript through tsx or Node's type stripping) and picks `schema` or the default export. */
 async function loadSchema(path: string): Promise<RowfenceSchema> {
   let module: Record<string, unknown>
   try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>
+    module = await importModule(resolve(path))
   } catch (cause) {
+    if (cause instanceof CliError) throw cause
     throw new CliError(
       'ROWFENCE_CONFIG_INVALID',
       `Cannot load the schema module ${path}: ${(cause as Error).message}`,
@@ -37,8 +37,8 @@ async function loadSchema(path: string): Promise<RowfenceSchema> {
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'Write the next SQL migration from the TypeScript schema',
-  usage: `rowfence generate [--schema <module> --dir <path>] [--name <name>] [--dry-run] [--allow-drop]
-                  [--snapshot-only]
+  usage: `rowfence generate [--schema <module>] [--dir <path>] [--config <file>] [--name <name>]
+                  [--dry-run] [--allow-drop] [--snapshot-only]
 
 Compares the TypeScript schema with the last generated state (<dir>/${SNAPSHOT_FILE}) and
 writes the difference as the next numbered plain-SQL migration, NNNN_<name>.sql, together with the
@@ -47,8 +47,9 @@ checks and indexes; new, changed and dropped policies and grants. A rename looks
 add. Prints "nothing to generate" when the schema is unchanged.
 
   --schema <module>  module exporting \`schema\` (or default) made with rowfenceSchema(); TypeScript
-                     is fine (default: the demo app's schema)
-  --dir <path>       migrations folder (default: the demo app's migrations; required with --schema)
+                     needs tsx in the project or Node.js >= 22.18 (default: "schema" of the config)
+  --dir <path>       migrations folder (default: "migrations" of the config)
+  --config <file>    config file (default: rowfence.config.* or package.json "rowfence", searched upward)
   --name <name>      migration name: letters, digits, _ and - (default: derived from the changes)
   --dry-run          print the migration, write nothing
   --allow-drop       emit DROP TABLE / DROP COLUMN for removed definitions (deletes data)
@@ -58,20 +59,29 @@ add. Prints "nothing to generate" when the schema is unchanged.
     const { values } = parseCommandArgs(argv, {
       schema: { type: 'string' },
       dir: { type: 'string' },
+      config: { type: 'string' },
       name: { type: 'string' },
       'dry-run': { type: 'boolean' },
       'allow-drop': { type: 'boolean' },
       'snapshot-only': { type: 'boolean' },
     })
     if (values.help) return (io.out(this.usage), 0)
-    if (values.schema !== undefined && values.dir === undefined) {
-      throw usageError('--dir is required with --schema (the default folder belongs to the demo app)')
-    }
     if (values.name !== undefined && !/^[A-Za-z0-9_-]{1,60}$/.test(values.name)) {
       throw usageError('--name may only use letters, digits, _ and - (at most 60 characters)')
     }
-    const schema = values.schema === undefined ? demoSchema : await loadSchema(values.schema)
-    const dir = values.dir ?? demoMigrationsDir
+    const loaded = await loadConfig(process.cwd(), values.config)
+    const schemaPath = values.schema ?? configPath(loaded, loaded.config.schema)
+    const dir = values.dir ?? configPath(loaded, loaded.config.migrations)
+    const missing = [
+      schemaPath === undefined ? '--schema <module> (or "schema" in rowfence.config.*)' : undefined,
+      dir === undefined ? '--dir <path> (or "migrations" in rowfence.config.*)' : undefined,
+    ].filter((item) => item !== undefined)
+    if (schemaPath === undefined || dir === undefined) {
+      throw usageError(
+        `missing ${missing.join(' and ')}; ${loaded.file ? `config: ${loaded.file}` : 'no config file found'}`,
+      )
+    }
+    const schema = await loadSchema(schemaPath)
     const dryRun = values['dry-run'] === true
     const result = await generateMigration(schema, {
       dir,

@@ -14,9 +14,14 @@ export interface Command {
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>
+type WithHelp<T extends Options> = T & { help: { type: 'boolean'; short: 'h' } }
+/** What parseCommandArgs returns: node:util parseArgs' result for the options plus `--help`. */
+export type ParsedCommandArgs<T extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: WithHelp<T>; strict: true; allowPositionals: false }>
+>
 
 /** parseArgs with `--help` and usage errors (exit 2) for unknown flags or stray arguments. */
-export function parseCommandArgs<T extends Options>(argv: string[], options: T) {
+export function parseCommandArgs<T extends Options>(argv: string[], options: T): ParsedCommandArgs<T> {
   try {
     return parseArgs({
       args: argv,

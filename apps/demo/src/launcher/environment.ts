@@ -1,4 +1,4 @@
-import { CliError } from './cli-error.ts'
+import { CliError } from '@rowfence/cli'
 import { startEmbedded, type DatabaseEnvironment } from './embedded.ts'
 import { loadLocalConfig, rowfenceHome } from './home.ts'
 import { readSettings } from './settings.ts'

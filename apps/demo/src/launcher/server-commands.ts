@@ -1,20 +1,14 @@
 import pg from 'pg'
 import { createTenantDatabase } from '@rowfence/core'
 import { loadMigrations, migrate } from '@rowfence/core/migrate'
-import {
-  buildApp,
-  DEMO_OPERATOR,
-  DEMO_PASSWORD,
-  demoMigrationsDir,
-  itemsDemo,
-  seedDemo,
-  signToken,
-  type SeedCounts,
-} from '@rowfence/demo'
-import { openDatabaseEnvironment } from '../environment.ts'
-import { jwtSecret } from '../home.ts'
-import { readSettings } from '../settings.ts'
-import { parseCommandArgs, type Command, type CommandIo } from './shared.ts'
+import { parseCommandArgs, type Command, type CommandIo } from '@rowfence/cli'
+import { buildApp } from '../app.ts'
+import { signToken } from '../auth/token.ts'
+import { demoMigrationsDir } from '../migrations-dir.ts'
+import { DEMO_OPERATOR, DEMO_PASSWORD, itemsDemo, seedDemo, type SeedCounts } from '../seed.ts'
+import { openDatabaseEnvironment } from './environment.ts'
+import { jwtSecret } from './home.ts'
+import { readSettings } from './settings.ts'
 
 const TRUST_HEADER_WARNING = `
 !!! INSECURE DEMO MODE: ROWFENCE_TRUST_TENANT_HEADER=1 !!!
@@ -45,7 +39,7 @@ async function printWelcome(io: CommandIo, url: string, secret: string, trustHea
     `rowfence demo is running at ${url}`,
     `  API docs:  ${url}/docs      OpenAPI: ${url}/openapi.json`,
     '',
-    'Demo tenants and API tokens (valid 12h; new ones: npx rowfence token --tenant <id>):',
+    'Demo tenants and API tokens (valid 12h; new ones: npm run token -- --tenant <id>):',
   ]
   for (const { tenant, token } of tokens) {
     lines.push(`  ${tenant.name.padEnd(22)} ${tenant.id}`, `    ${token}`)
@@ -131,7 +125,7 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
 export const devCommand: Command = {
   name: 'dev',
   summary: 'Start PostgreSQL, migrate, seed and serve the demo (npm start)',
-  usage: `rowfence dev
+  usage: `rowfence-demo dev
 
 Starts embedded PostgreSQL under .rowfence/ (or uses DATABASE_URL + APP_DATABASE_URL), applies
 migrations, seeds the demo data and serves the demo app. Environment: HOST (127.0.0.1), PORT (3000),
@@ -147,9 +141,9 @@ ROWFENCE_PG_PORT (embedded PostgreSQL port, 54329), ROWFENCE_HOME (.rowfence).`,
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Serve the demo app (no migrations, no seed)',
-  usage: `rowfence serve
+  usage: `rowfence-demo serve
 
-Like \`rowfence dev\` without migrating or seeding. Same environment variables.`,
+Like \`rowfence-demo dev\` without migrating or seeding. Same environment variables.`,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, {})
     if (values.help) return (io.out(this.usage), 0)
@@ -160,7 +154,7 @@ Like \`rowfence dev\` without migrating or seeding. Same environment variables.`
 export const seedCommand: Command = {
   name: 'seed',
   summary: 'Load the demo data (idempotent)',
-  usage: `rowfence seed
+  usage: `rowfence-demo seed
 
 Inserts the demo tenants and items that are missing, through the tenant context as the owner role.`,
   async run(argv, io) {

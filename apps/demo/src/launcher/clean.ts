@@ -1,11 +1,11 @@
 import { rm } from 'node:fs/promises'
-import { rowfenceHome } from '../home.ts'
-import { parseCommandArgs, type Command } from './shared.ts'
+import { parseCommandArgs, type Command } from '@rowfence/cli'
+import { rowfenceHome } from './home.ts'
 
 export const cleanCommand: Command = {
   name: 'clean',
   summary: 'Delete .rowfence/ (embedded PostgreSQL data and dev secrets)',
-  usage: `rowfence clean
+  usage: `rowfence-demo clean
 
 Removes the local state folder (ROWFENCE_HOME, default .rowfence/). Stop \`npm start\` first.`,
   async run(argv, io) {

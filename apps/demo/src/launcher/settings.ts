@@ -1,4 +1,4 @@
-import { CliError } from './cli-error.ts'
+import { CliError } from '@rowfence/cli'
 
 /** Every environment variable the CLI reads, in one place. An empty value counts as unset. */
 export interface Settings {

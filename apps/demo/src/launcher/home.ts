@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { CliError } from './cli-error.ts'
+import { CliError } from '@rowfence/cli'
 
 /** Local state of a checkout: embedded PostgreSQL data and generated dev secrets. Git-ignored. */
 export function rowfenceHome(env: NodeJS.ProcessEnv = process.env): string {

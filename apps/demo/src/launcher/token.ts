@@ -1,13 +1,12 @@
 import { isUuid } from '@rowfence/core'
-import { signToken } from '@rowfence/demo'
-import { usageError } from '../cli-error.ts'
-import { jwtSecret } from '../home.ts'
-import { parseCommandArgs, type Command } from './shared.ts'
+import { parseCommandArgs, usageError, type Command } from '@rowfence/cli'
+import { signToken } from '../auth/token.ts'
+import { jwtSecret } from './home.ts'
 
 export const tokenCommand: Command = {
   name: 'token',
   summary: 'Print a signed API token for a tenant (local use)',
-  usage: `rowfence token --tenant <uuid> [--user <uuid>] [--subject <name>] [--expires <span>]
+  usage: `rowfence-demo token --tenant <uuid> [--user <uuid>] [--subject <name>] [--expires <span>]
 
 Prints a JWT the demo server accepts as "Authorization: Bearer <token>". The secret is
 ROWFENCE_JWT_SECRET, or the dev secret generated under .rowfence/ (ROWFENCE_HOME).

