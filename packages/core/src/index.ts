@@ -9,6 +9,7 @@ export {
 } from './errors.ts'
 export { qualifiedName, quoteIdentifier } from './sql/identifier.ts'
 export { quoteLiteral } from './sql/literal.ts'
+export { inTransaction, withClient, type InTransactionOptions } from './sql/transaction.ts'
 export {
   isUuid,
   normalizeContext,

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg'
 import { RowfenceError } from '../errors.ts'
+import { inTransaction, withClient } from '../sql/transaction.ts'
 import type { Migration } from './migrations.ts'
 
 /** Key of the session advisory lock that serializes migration runs across processes. */
@@ -68,9 +69,7 @@ function verifyChecksums(migrations: readonly Migration[], applied: Map<string, 
  * lock: a second process waits, then finds nothing left to do. Run it as the owner role.
  */
 export async function migrate(pool: Pool, options: MigrateOptions): Promise<MigrateResult> {
-  const client = await pool.connect()
-  let broken: Error | undefined
-  try {
+  return withClient(pool, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()])
     try {
       const applied = await readApplied(client)
@@ -81,16 +80,15 @@ export async function migrate(pool: Pool, options: MigrateOptions): Promise<Migr
       const done: Migration[] = []
       for (const migration of pending) {
         options.onApply?.(migration)
-        await client.query('BEGIN')
         try {
-          await client.query(migration.sql)
-          await client.query('INSERT INTO rowfence.schema_migrations (id, checksum) VALUES ($1, $2)', [
-            migration.id,
-            migration.checksum,
-          ])
-          await client.query('COMMIT')
+          await inTransaction(client, async () => {
+            await client.query(migration.sql)
+            await client.query('INSERT INTO rowfence.schema_migrations (id, checksum) VALUES ($1, $2)', [
+              migration.id,
+              migration.checksum,
+            ])
+          })
         } catch (cause) {
-          await client.query('ROLLBACK')
           throw new RowfenceError('ROWFENCE_MIGRATION_FAILED', {
             message: `Migration ${migration.id} failed and was rolled back: ${(cause as Error).message}`,
             cause,
@@ -103,12 +101,7 @@ export async function migrate(pool: Pool, options: MigrateOptions): Promise<Migr
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()])
     }
-  } catch (error) {
-    if (!(error instanceof RowfenceError)) broken = error as Error
-    throw error
-  } finally {
-    client.release(broken)
-  }
+  })
 }
 
 /** Lists every known migration as applied or pending (and verifies checksums). */
@@ -116,15 +109,12 @@ export async function migrationStatus(
   pool: Pool,
   migrations: readonly Migration[],
 ): Promise<MigrationState[]> {
-  const client = await pool.connect()
-  try {
+  return withClient(pool, async (client) => {
     const applied = await readApplied(client)
     verifyChecksums(migrations, applied)
     return migrations.map((migration) => {
       const row = applied.get(migration.id)
       return { id: migration.id, status: row ? 'applied' : 'pending', appliedAt: row?.applied_at ?? null }
     })
-  } finally {
-    client.release()
-  }
+  })
 }
