@@ -39,7 +39,7 @@ async function printWelcome(io: CommandIo, url: string, secret: string, trustHea
     `rowfence demo is running at ${url}`,
     `  API docs:  ${url}/docs      OpenAPI: ${url}/openapi.json`,
     '',
-    'Demo tenants and API tokens (valid 12h; new ones: npm run token -- --tenant <id>):',
+    'Demo tenants and API tokens (valid 12h; new ones: npm run -s token -- --tenant <id>):',
   ]
   for (const { tenant, token } of tokens) {
     lines.push(`  ${tenant.name.padEnd(22)} ${tenant.id}`, `    ${token}`)
