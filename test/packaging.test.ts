@@ -177,7 +177,7 @@ function appUrl(): string {
   return url.toString()
 }
 
-describe('the packed tarballs', () => {
+describe('the packed tarballs', { timeout: 300_000 }, () => {
   it('hold built JavaScript, declarations, source maps, README and LICENSE, and no tests', () => {
     expect(packed.map((pkg) => pkg.name)).toEqual(expect.arrayContaining(['@rowfence/core', '@rowfence/cli']))
     for (const pkg of packed) {
@@ -223,7 +223,7 @@ describe('the packed tarballs', () => {
   })
 })
 
-describe('installed into a project outside the workspace', () => {
+describe('installed into a project outside the workspace', { timeout: 300_000 }, () => {
   it('the CLI brings no demo, web framework, embedded PostgreSQL or TypeScript loader', async () => {
     const names = await installedDependencyNames(project)
     for (const forbidden of [
