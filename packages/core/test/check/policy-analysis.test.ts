@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { introspect } from '../../src/check/introspect.ts'
-import { policyAnalyzer } from '../../src/check/policy-analysis.ts'
+import { introspect } from '../../src/check/catalog/introspect.ts'
+import { analyze } from '../../src/check/analysis/policy-analysis.ts'
 import type { CatalogSnapshot } from '../../src/check/types.ts'
 import { createCheckHarness, type CheckHarness } from './harness.ts'
 
@@ -54,11 +54,10 @@ beforeAll(async () => {
   try {
     await client.query('BEGIN READ ONLY')
     snapshot = await introspect(client, {
-      schema,
+      schemas: [schema],
       tenantColumn: 'tenant_id',
       appRole: fixture.appRole,
       sharedTables: [],
-      plans: false,
     })
     await client.query('ROLLBACK')
   } finally {
@@ -72,20 +71,20 @@ describe('policy verdicts from the expression tree', () => {
     'USING (%s) is %s',
     (_using, verdict, i) => {
       const policy = snapshot.policies.find((candidate) => candidate.name === `p${i}`)!
-      expect(policyAnalyzer(snapshot).verdict(policy, 'using').kind).toBe(verdict)
+      expect(analyze(snapshot).verdict(policy, 'using').kind).toBe(verdict)
     },
   )
 
   it('names the bypass setting', () => {
     const policy = snapshot.policies.find((candidate) => candidate.name === 'p16')!
-    expect(policyAnalyzer(snapshot).verdict(policy, 'using')).toEqual({
+    expect(analyze(snapshot).verdict(policy, 'using')).toEqual({
       kind: 'bypass',
       settings: ["current_setting('app.bypass_rls')"],
     })
   })
 
   it('knows which reads are wrapped in a sub-select (evaluated once per query)', () => {
-    const analyzer = policyAnalyzer(snapshot)
+    const analyzer = analyze(snapshot)
     const wrapped = (name: string): boolean[] => {
       const policy = snapshot.policies.find((candidate) => candidate.name === name)!
       return analyzer.facts(policy.table, policy.using).reads.map((read) => read.wrappedInSubSelect)

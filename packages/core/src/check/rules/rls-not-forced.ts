@@ -1,5 +1,5 @@
-import { createFinding, tenantTables } from '../finding.ts'
-import { tableName } from '../fix-sql.ts'
+import { createFinding, tenantTables } from './finding.ts'
+import { tableName } from './fix-sql.ts'
 import type { Relation, Rule } from '../types.ts'
 
 /** Why the owner (who skips unforced RLS) could end up running application queries. */
@@ -14,7 +14,7 @@ export const rlsNotForced: Rule = {
   id: 'rls-not-forced',
   severity: 'error',
   summary: 'RLS is enabled but not FORCED while the table owner could run app queries',
-  check: (snapshot) =>
+  check: ({ snapshot, analysis }) =>
     tenantTables(snapshot).flatMap((table) => {
       if (!table.rlsEnabled || table.rlsForced) return []
       const exposure = ownerExposure(table, snapshot.app.name)

@@ -1,6 +1,6 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { escapeRegExp } from '../policy-analysis.ts'
+import { createFinding, tenantTables } from './finding.ts'
+import { escapeRegExp } from '../analysis/policy-analysis.ts'
 import type { Finding, FunctionInfo, Relation, Rule } from '../types.ts'
 
 /** Matches `FROM|JOIN|UPDATE|INTO|TABLE|USING [ONLY] [schema.]name` in a function body. */
@@ -25,7 +25,7 @@ export const securityDefinerFunction: Rule = {
   id: 'security-definer-function',
   severity: 'error',
   summary: 'A SECURITY DEFINER function the app role (or PUBLIC) can execute reads or writes tenant tables',
-  check: (snapshot) => {
+  check: ({ snapshot, analysis }) => {
     const tables = tenantTables(snapshot)
     const patterns = tables.map(referencePattern)
     const findings: Finding[] = []

@@ -1,13 +1,13 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { tableName } from '../fix-sql.ts'
+import { createFinding, tenantTables } from './finding.ts'
+import { tableName } from './fix-sql.ts'
 import type { Rule } from '../types.ts'
 
 export const truncateOrReferencesGranted: Rule = {
   id: 'truncate-or-references-granted',
   severity: 'error',
   summary: 'The app role holds TRUNCATE or REFERENCES on a tenant table (neither is covered by RLS)',
-  check: (snapshot) =>
+  check: ({ snapshot, analysis }) =>
     tenantTables(snapshot).flatMap((table) => {
       const privileges = [
         table.app.truncate ? 'TRUNCATE' : '',

@@ -1,17 +1,17 @@
 import { qualifiedName, quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { sqlString, tableName } from '../fix-sql.ts'
-import { SHARED_MARKER } from '../introspect.ts'
+import { createFinding, tenantColumnOf, tenantTables } from './finding.ts'
+import { sqlString, tableName } from './fix-sql.ts'
+import { SHARED_MARKER } from '../catalog/introspect.ts'
 import type { Finding, Rule } from '../types.ts'
 
 export const uniqueWithoutTenant: Rule = {
   id: 'unique-without-tenant',
   severity: 'error',
   summary: 'A primary key or unique constraint/index on a tenant table leaves out the tenant column',
-  check: (snapshot) => {
+  check: ({ snapshot, analysis }) => {
     const findings: Finding[] = []
-    const column = snapshot.tenantColumn
     for (const table of tenantTables(snapshot)) {
+      const column = tenantColumnOf(table)
       if (table.shared) continue
       const attnum = table.tenantColumn!.attnum
       for (const index of snapshot.indexes) {

@@ -1,6 +1,6 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding } from '../finding.ts'
-import { tableName } from '../fix-sql.ts'
+import { createFinding } from './finding.ts'
+import { tableName } from './fix-sql.ts'
 import type { CatalogSnapshot, Finding, Rule } from '../types.ts'
 
 /** Tenant tables each view reads, following views over views. */
@@ -32,7 +32,7 @@ export const viewBypassesRls: Rule = {
   severity: 'error',
   summary:
     "A view over tenant tables runs with its owner's rights (no security_invoker) and the app can select it",
-  check: (snapshot) => {
+  check: ({ snapshot, analysis }) => {
     const behind = tenantTablesBehindViews(snapshot)
     const invokerSupported = snapshot.serverVersionNum >= 150000
     const app = quoteIdentifier(snapshot.app.name)

@@ -1,4 +1,4 @@
-import { countBySeverity, type CheckReport } from './check-database.ts'
+import { countBySeverity, type CheckReport } from '../check-database.ts'
 
 /** Machine output: the report as JSON (stable key order, findings as data). */
 export function formatJson(report: CheckReport): string {

@@ -2,8 +2,8 @@
  * SARIF 2.1.0 for code-scanning UIs. A database has no source files, so results carry logical
  * locations (`database/schema.table`) rather than physical ones.
  */
-import type { CheckReport } from './check-database.ts'
-import type { Finding, Severity } from './types.ts'
+import type { CheckReport } from '../check-database.ts'
+import type { Finding, Severity } from '../types.ts'
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
 

@@ -36,7 +36,7 @@ import {
   type PgNode,
   type PgValue,
 } from './node-tree.ts'
-import type { ContextRead, FunctionInfo } from './types.ts'
+import type { ContextRead, FunctionInfo } from '../types.ts'
 
 /** What the evaluator needs to know about the catalog. */
 export interface EvaluatorHost {
