@@ -174,7 +174,11 @@ export async function checkDatabase(db: Pool | ClientBase, options: CheckOptions
     }
     await client.query('ROLLBACK')
     if (failure === undefined && input && options.verifyFixes) {
-      findings = await verifyFixes(client, findings, { options: resolved, rules, plans: options.plans ?? true })
+      findings = await verifyFixes(client, findings, {
+        options: resolved,
+        rules,
+        plans: options.plans ?? true,
+      })
     }
   } catch (error) {
     // BEGIN or ROLLBACK failed: the connection is unusable; keep the first error.

@@ -10,6 +10,17 @@ export {
 export { introspect, SHARED_MARKER, type IntrospectOptions } from './catalog/introspect.ts'
 export { checkRules } from './rules/index.ts'
 export {
+  formatProbeText,
+  probeContextSql,
+  probeDatabase,
+  type ProbeContext,
+  type ProbeKind,
+  type ProbeOptions,
+  type ProbeOutcome,
+  type ProbeReport,
+  type ProbeResult,
+} from './probe/probe-database.ts'
+export {
   applyBaseline,
   createBaseline,
   readBaseline,

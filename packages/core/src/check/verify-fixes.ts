@@ -12,7 +12,8 @@ import type { Finding, Rule } from './types.ts'
 /** More findings than this are not verified one by one (each costs a catalog read). */
 export const VERIFY_LIMIT = 200
 
-const transactionControl = /^\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE|SET\s+ROLE|SET\s+SESSION|RESET|DISCARD|VACUUM|CHECKPOINT)\b/i
+const transactionControl =
+  /^\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE|SET\s+ROLE|SET\s+SESSION|RESET|DISCARD|VACUUM|CHECKPOINT)\b/i
 
 /** The fix without comment lines: what would actually run. */
 export function executableSql(fix: string): string {

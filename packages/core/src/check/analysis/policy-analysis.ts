@@ -204,11 +204,11 @@ export class PolicyAnalyzer implements EvaluatorHost {
   }
 
   #inferPin(column: string): TenantPin | null {
-    const counts = new Map<string, { pin: TenantPin; count: number }>()
-    const add = (pin: TenantPin): void => {
+    const counts = new Map<string, { pin: TenantPin; count: number; leaky: boolean }>()
+    const add = (pin: TenantPin, leaky: boolean): void => {
       const known = counts.get(pin.predicate)
       if (known) known.count++
-      else counts.set(pin.predicate, { pin, count: 1 })
+      else counts.set(pin.predicate, { pin, count: 1, leaky })
     }
     for (const policy of this.#snapshot.policies) {
       const tenant = policy.table.tenantColumn
@@ -216,18 +216,28 @@ export class PolicyAnalyzer implements EvaluatorHost {
       for (const expression of [policy.using, policy.withCheck]) {
         if (!expression?.tree) continue
         for (const conjunct of conjuncts(expression.tree, expression.sql)) {
-          if (this.#verdictOf(policy.table, { sql: conjunct.sql, tree: conjunct.node }).kind !== 'guard') continue
+          if (this.#verdictOf(policy.table, { sql: conjunct.sql, tree: conjunct.node }).kind !== 'guard')
+            continue
+          const leaky: string[] = []
+          this.#collectLeaky(conjunct.node, tenant.attnum, leaky, column)
           const fn = this.#contextFunctionCompared(conjunct.node, tenant.attnum)
           if (fn) {
             const call = `(SELECT ${qualifiedName(fn.schema, fn.name)}())`
-            add({ predicate: `${quoteIdentifier(column)} = ${call}`, source: `${fn.schema}.${fn.name}()` })
+            add(
+              { predicate: `${quoteIdentifier(column)} = ${call}`, source: `${fn.schema}.${fn.name}()` },
+              false,
+            )
           } else {
-            add({ predicate: conjunct.sql, source: `policy ${policy.name} on ${policy.table.displayName}` })
+            const source = `policy ${policy.name} on ${policy.table.displayName}`
+            add({ predicate: conjunct.sql, source }, leaky.length > 0)
           }
         }
       }
     }
-    const best = [...counts.values()].sort((a, b) => b.count - a.count)[0]
+    // Pins that apply a non-LEAKPROOF cast or function to the column come last.
+    const best = [...counts.values()].sort(
+      (a, b) => Number(a.leaky) - Number(b.leaky) || b.count - a.count,
+    )[0]
     if (best) return best.pin
     // No policy pins this column yet: a zero-argument STABLE function that reads a tenant setting.
     const fn = [...this.#contextFunctions]

@@ -35,7 +35,8 @@ export interface IntrospectOptions {
 }
 
 /** Column names that look like tenant keys (used for suggestions and for tables without RLS). */
-export const TENANT_LIKE_COLUMN = '(^|_)(tenant|org|organization|organisation|account|team|workspace|company)(_id|_uuid|_key)?$'
+export const TENANT_LIKE_COLUMN =
+  '(^|_)(tenant|org|organization|organisation|account|team|workspace|company)(_id|_uuid|_key)?$'
 
 /** The tenant column of a relation: a per-table override, else the default (SQL, $n = overrides, $m = default). */
 function tenantColumnSql(schema: string, table: string, overrides: string, fallback: string): string {
@@ -375,9 +376,7 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
         : { name: row.tenant_name ?? '', attnum: row.tenant_attnum, type: row.tenant_type ?? 'unknown' },
     tenantLikeColumns: row.tenant_like,
     shared:
-      row.comment.includes(SHARED_MARKER) ||
-      shared.has(row.name) ||
-      shared.has(`${row.schema}.${row.name}`),
+      row.comment.includes(SHARED_MARKER) || shared.has(row.name) || shared.has(`${row.schema}.${row.name}`),
     securityInvoker: isSecurityInvoker(row.options),
     app: {
       select: row.app_select,
