@@ -1,6 +1,7 @@
 import { isRowfenceError } from '@rowfence/core'
 import { CliError } from './cli-error.ts'
 import { checkCommand } from './commands/check.ts'
+import { probeCommand } from './commands/probe.ts'
 import { cleanCommand } from './commands/clean.ts'
 import { generateCommand } from './commands/generate.ts'
 import { migrateCommand, statusCommand } from './commands/migrate.ts'
@@ -17,6 +18,7 @@ export const commands: readonly Command[] = [
   seedCommand,
   tokenCommand,
   checkCommand,
+  probeCommand,
   cleanCommand,
 ]
 

@@ -31,11 +31,21 @@ const cases: Array<[string, string]> = [
   ['author_id = rowfence.current_user_id()', 'not-scoped'],
   ['is_public OR tenant_id = {ctx}', 'not-scoped'],
   ["tenant_id = '7a245486-3fc8-47ec-b303-04fefe7a58ff'", 'not-scoped'],
-  // Known limit (documented): tenancy through a membership lookup is not recognised as a guard.
+  // Tenancy through a membership lookup keyed by the caller's identity pins the row...
   [
     'tenant_id IN (SELECT m.tenant_id FROM {schema}.members m WHERE m.user_id = rowfence.current_user_id())',
-    'not-scoped',
+    'guard',
   ],
+  [
+    'EXISTS (SELECT 1 FROM {schema}.members m WHERE m.tenant_id = docs.tenant_id AND m.user_id = (SELECT rowfence.current_user_id()))',
+    'guard',
+  ],
+  // ...a lookup that is not keyed by the caller does not.
+  ['tenant_id IN (SELECT m.tenant_id FROM {schema}.members m)', 'not-scoped'],
+  // Role-per-tenant: the session role names the tenant.
+  ['tenant_id = (SELECT t.tenant_id FROM {schema}.members t WHERE t.role_name = current_user)', 'guard'],
+  ['tenant_id::text = current_user', 'guard'],
+  ['current_user = tenant_id::text OR is_public', 'not-scoped'],
 ]
 
 let harness: CheckHarness
@@ -44,7 +54,7 @@ let schema: string
 beforeAll(async () => {
   harness = await createCheckHarness()
   const fixture = await harness.fixture(`
-    CREATE TABLE {schema}.members (tenant_id uuid NOT NULL, user_id uuid NOT NULL);
+    CREATE TABLE {schema}.members (tenant_id uuid NOT NULL, user_id uuid NOT NULL, role_name name);
     CREATE TABLE {schema}.docs (tenant_id uuid NOT NULL, author_id uuid, is_public boolean);
     ALTER TABLE {schema}.docs ENABLE ROW LEVEL SECURITY;
     ${cases.map(([using], i) => `CREATE POLICY p${i} ON {schema}.docs USING (${using});`).join('\n')}`)

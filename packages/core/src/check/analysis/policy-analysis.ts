@@ -36,6 +36,7 @@ import {
 } from './node-tree.ts'
 import {
   containsTenantVar,
+  containsVar,
   Evaluator,
   isTenantVar,
   simpleSubSelect,
@@ -368,6 +369,8 @@ export class PolicyAnalyzer implements EvaluatorHost {
       }
     }
     if (!this.#contextFunctions.has(oid)) return undefined
+    // A function of the row (a membership helper) is not a read of the context.
+    if (fieldNodes(node, 'args').some((arg) => containsVar(arg))) return undefined
     return {
       key: `function:${oid}`,
       label: `${fn.schema}.${fn.name}()`,
@@ -391,6 +394,15 @@ export class PolicyAnalyzer implements EvaluatorHost {
     const fn = this.#snapshot.functions.get(read.functionOid)
     const returnsText = fn ? /^(text|character varying|character|name)$/.test(fn.returnType) : false
     return returnsText ? { k: 'const', type: 25, key: '', text: '' } : NULL
+  }
+
+  isMembershipCheck(oid: number): boolean {
+    const fn = this.#snapshot.functions.get(oid)
+    if (!fn || fn.isSystem || fn.identityArguments === '' || fn.returnType !== 'boolean') return false
+    if (fn.volatility === 'volatile') return false
+    const identity =
+      this.#contextFunctions.has(oid) || /\b(current_user|session_user|current_role)\b/i.test(fn.source)
+    return identity && /\bfrom\b/i.test(fn.source)
   }
 
   functionInfo(oid: number): FunctionInfo | undefined {
