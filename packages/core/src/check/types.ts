@@ -165,6 +165,8 @@ export interface IndexInfo {
   /** Key columns by attribute number (0 = expression), INCLUDE columns excluded. */
   readonly keyAttnums: readonly number[]
   readonly keyColumns: readonly (string | null)[]
+  /** Each key column's default expression (`identity` for identity columns), or null. */
+  readonly keyDefaults: readonly (string | null)[]
   /** The constraint backing the index (primary key / unique), if any. */
   readonly constraint: string | null
   /** `pg_get_indexdef()`: CREATE [UNIQUE] INDEX ... USING method (keys) ... */

@@ -137,6 +137,12 @@ SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique, 
                FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
                LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
               ORDER BY k.n) AS columns,
+       ARRAY(SELECT CASE WHEN a.attidentity <> '' THEN 'identity'
+                         ELSE pg_get_expr(ad.adbin, ad.adrelid) END
+               FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+               LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+               LEFT JOIN pg_attrdef ad ON ad.adrelid = i.indrelid AND ad.adnum = k.attnum
+              ORDER BY k.n) AS defaults,
        con.conname AS constraint_name, pg_get_indexdef(i.indexrelid) AS definition
   FROM pg_index i
   JOIN pg_class c ON c.oid = i.indrelid
@@ -443,6 +449,7 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
       valid: Boolean(row.valid),
       keyAttnums: (row.attnums as number[]).slice(0, keyCount),
       keyColumns: (row.columns as (string | null)[]).slice(0, keyCount),
+      keyDefaults: (row.defaults as (string | null)[]).slice(0, keyCount),
       constraint: (row.constraint_name as string | null) ?? null,
       definition: String(row.definition),
     }
