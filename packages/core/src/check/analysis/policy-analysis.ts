@@ -230,7 +230,7 @@ export class PolicyAnalyzer implements EvaluatorHost {
             )
           } else {
             const source = `policy ${policy.name} on ${policy.table.displayName}`
-            add({ predicate: conjunct.sql, source }, leaky.length > 0)
+            add({ predicate: conjunct.sql.replace(/\s*\n\s*/g, ' '), source }, leaky.length > 0)
           }
         }
       }

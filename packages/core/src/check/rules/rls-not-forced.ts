@@ -7,7 +7,7 @@ function ownerExposure(table: Relation, appRole: string): { why: string; certain
   if (table.appIsOwner)
     return { why: `${appRole} is (or is a member of) the owner "${table.owner}"`, certain: true }
   if (table.ownerRunsCode) {
-    return { why: `the owner "${table.owner}" owns views or SECURITY DEFINER functions`, certain: true }
+    return { why: `the owner "${table.owner}" owns views or SECURITY DEFINER functions`, certain: false }
   }
   if (table.ownerCanLogin) return { why: `the owner "${table.owner}" can log in`, certain: false }
   return null
@@ -39,7 +39,7 @@ export const rlsNotForced: Rule = {
           severity: exposure.certain ? 'error' : 'warning',
           message:
             `RLS is not forced and ${exposure.why}: queries running as the owner skip every policy` +
-            (exposure.certain ? '' : ' (a problem if anything but migrations connects as it)'),
+            (exposure.certain ? '' : ' (a hole if the app, or code running with its rights, uses it)'),
           fix: `ALTER TABLE ${tableName(table)} FORCE ROW LEVEL SECURITY;`,
         }),
       )
