@@ -2,7 +2,7 @@
  * Live probes (issue 15): a deliberately broken schema, where each hole is reported LEAKED with its
  * statement; the demo schema, where every probe is blocked; and nothing probed is left behind.
  */
-import pg from 'pg'
+import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { probeDatabase, type ProbeReport } from '@rowfence/core/check'
 import { createCheckHarness, goodTable, type CheckHarness, type Fixture } from './harness.ts'

@@ -7,7 +7,7 @@ export const appRoleBypassesRls: Rule = {
   id: 'app-role-bypasses-rls',
   severity: 'error',
   summary: 'The app role is superuser, has BYPASSRLS, owns a tenant table or is a member of a role that does',
-  check: ({ snapshot, analysis }) => {
+  check: ({ snapshot }) => {
     const app = snapshot.app
     const role = quoteIdentifier(app.name)
     const findings: Finding[] = []

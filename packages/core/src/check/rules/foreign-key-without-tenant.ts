@@ -7,7 +7,7 @@ export const foreignKeyWithoutTenant: Rule = {
   id: 'foreign-key-without-tenant',
   severity: 'error',
   summary: 'A foreign key between tenant tables does not include the tenant column on both sides',
-  check: ({ snapshot, analysis }) => {
+  check: ({ snapshot }) => {
     const findings: Finding[] = []
     for (const table of tenantTables(snapshot)) {
       const column = tenantColumnOf(table)

@@ -7,7 +7,7 @@ export const noTenantIndex: Rule = {
   id: 'no-tenant-index',
   severity: 'warning',
   summary: 'No index leads with the tenant column (every tenant query scans all tenants)',
-  check: ({ snapshot, analysis }) =>
+  check: ({ snapshot }) =>
     tenantTables(snapshot)
       .filter(
         (table) =>

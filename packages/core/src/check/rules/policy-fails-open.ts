@@ -6,7 +6,7 @@ export const policyFailsOpen: Rule = {
   severity: 'error',
   summary:
     "A policy matches every row: USING (true), IS NULL / '' on an unset context, or a bypass setting the app can flip",
-  check: ({ snapshot, analysis }) =>
+  check: ({ analysis }) =>
     readSideFindings(policyFailsOpen, analysis, (verdict) =>
       ['always', 'fails-open', 'bypass'].includes(verdict.kind),
     ),

@@ -1,6 +1,5 @@
 import { createFinding, tenantTables } from './finding.ts'
 import { floorPolicySql, tableName } from './fix-sql.ts'
-import { type PolicyAnalyzer } from '../analysis/policy-analysis.ts'
 import type { Rule } from '../types.ts'
 
 export const rlsNotEnabled: Rule = {

@@ -7,7 +7,7 @@ export const sharedSequenceDefault: Rule = {
   id: 'shared-sequence-default',
   severity: 'info',
   summary: "A tenant table's default draws ids from a sequence shared by all tenants",
-  check: ({ snapshot, analysis }) => {
+  check: ({ snapshot }) => {
     const findings: Finding[] = []
     for (const table of tenantTables(snapshot)) {
       for (const entry of snapshot.sequenceDefaults) {

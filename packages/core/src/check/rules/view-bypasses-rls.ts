@@ -32,7 +32,7 @@ export const viewBypassesRls: Rule = {
   severity: 'error',
   summary:
     "A view over tenant tables runs with its owner's rights (no security_invoker) and the app can select it",
-  check: ({ snapshot, analysis }) => {
+  check: ({ snapshot }) => {
     const behind = tenantTablesBehindViews(snapshot)
     const invokerSupported = snapshot.serverVersionNum >= 150000
     const app = quoteIdentifier(snapshot.app.name)

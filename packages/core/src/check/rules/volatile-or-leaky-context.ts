@@ -1,7 +1,6 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
 import { createFinding, tenantColumnOf, tenantTables } from './finding.ts'
 import { noPredicateNote, tableName, tenantPredicate } from './fix-sql.ts'
-import { type PolicyAnalyzer } from '../analysis/policy-analysis.ts'
 import type { Finding, Rule } from '../types.ts'
 
 export const volatileOrLeakyContext: Rule = {

@@ -1,7 +1,6 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
 import { createFinding, grantedCommands, listCommands, tenantColumnOf, tenantTables } from './finding.ts'
 import { floorPolicySql, noPredicateNote, tableName, tenantPredicate } from './fix-sql.ts'
-import { type PolicyAnalyzer } from '../analysis/policy-analysis.ts'
 import type { Command, Finding, Policy, Rule } from '../types.ts'
 import { shortSql, verdictReason } from './verdict-text.ts'
 
