@@ -197,27 +197,42 @@ async function probeInTransaction(
   await refuseEscapingTriggers(client, tables)
 
   const [attacker, victim] = options.tenants ?? (await pickTenants(client, tables))
-  const samples = new Map<number, Sample>()
-  for (const table of tables) samples.set(table.oid, await sample(client, table, attacker, victim))
-  const parents = new Map<string, Record<string, unknown> | null>()
-  for (const key of snapshot.foreignKeys) {
-    const parent = snapshot.relations.find(
-      (relation) => relation.schema === key.parentSchema && relation.name === key.parentName,
-    )
-    if (!parent?.tenantColumn || parents.has(key.parentDisplayName)) continue
-    parents.set(key.parentDisplayName, (await sample(client, parent, attacker, victim)).victim)
+  // Per table: the chosen pair, or (when not told) the table's own two busiest tenants when the chosen
+  // ones have no rows there, so that every table gets probed with real rows.
+  const plans: Array<{
+    table: Relation
+    pair: [string, string]
+    sample: Sample
+    parents: Map<string, Record<string, unknown> | null>
+  }> = []
+  for (const table of tables) {
+    let pair: [string, string] = [attacker, victim]
+    let rows = await sample(client, table, attacker, victim)
+    if (!options.tenants && (!rows.victim || !rows.attacker)) {
+      const own = await busiestTenants(client, table)
+      if (own.length === 2) {
+        pair = [own[0]!, own[1]!]
+        rows = await sample(client, table, pair[0], pair[1])
+      }
+    }
+    const parents = new Map<string, Record<string, unknown> | null>()
+    for (const key of snapshot.foreignKeys.filter((candidate) => candidate.table === table.oid)) {
+      const parent = snapshot.relations.find(
+        (relation) => relation.schema === key.parentSchema && relation.name === key.parentName,
+      )
+      if (!parent?.tenantColumn || parents.has(key.parentDisplayName)) continue
+      parents.set(key.parentDisplayName, (await sample(client, parent, pair[0], pair[1])).victim)
+    }
+    plans.push({ table, pair, sample: rows, parents })
   }
 
   if (snapshot.checker.name !== snapshot.app.name) {
     await client.query(`SET LOCAL ROLE ${quoteIdentifier(snapshot.app.name)}`)
   }
   const results: ProbeResult[] = []
-  for (const table of tables) {
+  for (const plan of plans) {
     results.push(
-      ...(await probeTable(client, snapshot, table, samples.get(table.oid)!, parents, context.sql, [
-        attacker,
-        victim,
-      ])),
+      ...(await probeTable(client, snapshot, plan.table, plan.sample, plan.parents, context.sql, plan.pair)),
     )
   }
   if ((await identity()) !== before) {
@@ -250,6 +265,16 @@ async function refuseEscapingTriggers(client: ClientBase, tables: readonly Relat
       `trigger ${result.rows[0]!.name} may commit work outside the probe's transaction, so rollback is not guaranteed`,
     )
   }
+}
+
+/** The two tenants with the most rows in one table. */
+async function busiestTenants(client: ClientBase, table: Relation): Promise<string[]> {
+  const column = quoteIdentifier(table.tenantColumn!.name)
+  const rows = await client.query<{ tenant: string }>(
+    `SELECT ${column}::text AS tenant FROM ${qualifiedName(table.schema, table.name)}
+      WHERE ${column} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 2`,
+  )
+  return rows.rows.map((row) => row.tenant)
 }
 
 /** The two tenants with the most rows across the tenant tables (as the checking role sees them). */
