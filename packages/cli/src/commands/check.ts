@@ -177,70 +177,68 @@ ${ruleList}`,
     const appRole = values['app-role'] ?? defaultAppRole(process.env)
     const baseline = await loadBaseline(values.baseline)
     const url = databaseUrl(values.url ?? values['database-url'], process.env)
-    {
-      const client = await connect(url)
-      let report: CheckReport
-      let probe: ProbeReport | undefined
-      try {
-        report = await checkDatabase(client, {
+    const client = await connect(url)
+    let report: CheckReport
+    let probe: ProbeReport | undefined
+    try {
+      report = await checkDatabase(client, {
+        schemas,
+        tenantColumn,
+        tenantColumns,
+        appRole,
+        sharedTables: values.shared,
+        plans: !values['no-plans'],
+        verifyFixes: !values['no-verify'],
+        baseline,
+      })
+      if (report.tenantTables.length === 0) {
+        const hint =
+          report.suggestedTenantColumns.length > 0
+            ? `; columns that look like tenant keys: ${report.suggestedTenantColumns.join(', ')} (pass --tenant-column)`
+            : ''
+        throw new CliError(
+          'ROWFENCE_CHECK_TARGET_NOT_FOUND',
+          `no table in ${schemas.join(', ')} has the tenant column ${tenantColumn}, so nothing was checked${hint}`,
+          { exitCode: 2 },
+        )
+      }
+      if (values.probe) {
+        probe = await probeDatabase(client, {
           schemas,
           tenantColumn,
           tenantColumns,
           appRole,
-          sharedTables: values.shared,
-          plans: !values['no-plans'],
-          verifyFixes: !values['no-verify'],
-          baseline,
+          context: probeContext(values['context-setting'], values['context-sql']),
         })
-        if (report.tenantTables.length === 0) {
-          const hint =
-            report.suggestedTenantColumns.length > 0
-              ? `; columns that look like tenant keys: ${report.suggestedTenantColumns.join(', ')} (pass --tenant-column)`
-              : ''
-          throw new CliError(
-            'ROWFENCE_CHECK_TARGET_NOT_FOUND',
-            `no table in ${schemas.join(', ')} has the tenant column ${tenantColumn}, so nothing was checked${hint}`,
-            { exitCode: 2 },
-          )
-        }
-        if (values.probe) {
-          probe = await probeDatabase(client, {
-            schemas,
-            tenantColumn,
-            tenantColumns,
-            appRole,
-            context: probeContext(values['context-setting'], values['context-sql']),
-          })
-        }
-      } catch (error) {
-        if (isRowfenceError(error, 'ROWFENCE_PROBE_REFUSED')) {
-          throw new CliError(error.code, error.message, { exitCode: 2, cause: error })
-        }
-        if (isRowfenceError(error, 'ROWFENCE_CHECK_TARGET_NOT_FOUND')) {
-          throw new CliError(error.code, error.message, { exitCode: 2, cause: error })
-        }
-        if (isRowfenceError(error, 'ROWFENCE_DATABASE_UNAVAILABLE')) {
-          throw new CliError(error.code, `lost the connection to ${maskUrl(url)}`, {
-            exitCode: 2,
-            cause: error,
-          })
-        }
-        throw error
-      } finally {
-        await client.end().catch(() => undefined)
       }
-      const file = values['write-baseline']
-      if (file !== undefined) {
-        const all = [...report.findings, ...report.baselined]
-        await writeBaseline(file, all)
-        io.err(`wrote ${all.length} accepted finding(s) to ${file}`)
-        report = { ...report, findings: [], baselined: all }
+    } catch (error) {
+      if (isRowfenceError(error, 'ROWFENCE_PROBE_REFUSED')) {
+        throw new CliError(error.code, error.message, { exitCode: 2, cause: error })
       }
-      io.out(render(report, format))
-      if (probe) io.out(format === 'text' ? `\n${formatProbeText(probe)}` : JSON.stringify(probe, null, 2))
-      const failed =
-        report.findings.some((finding) => finding.severity === 'error') || (probe?.leaked.length ?? 0) > 0
-      return failed ? 1 : 0
+      if (isRowfenceError(error, 'ROWFENCE_CHECK_TARGET_NOT_FOUND')) {
+        throw new CliError(error.code, error.message, { exitCode: 2, cause: error })
+      }
+      if (isRowfenceError(error, 'ROWFENCE_DATABASE_UNAVAILABLE')) {
+        throw new CliError(error.code, `lost the connection to ${maskUrl(url)}`, {
+          exitCode: 2,
+          cause: error,
+        })
+      }
+      throw error
+    } finally {
+      await client.end().catch(() => undefined)
     }
+    const file = values['write-baseline']
+    if (file !== undefined) {
+      const all = [...report.findings, ...report.baselined]
+      await writeBaseline(file, all)
+      io.err(`wrote ${all.length} accepted finding(s) to ${file}`)
+      report = { ...report, findings: [], baselined: all }
+    }
+    io.out(render(report, format))
+    if (probe) io.out(format === 'text' ? `\n${formatProbeText(probe)}` : JSON.stringify(probe, null, 2))
+    const failed =
+      report.findings.some((finding) => finding.severity === 'error') || (probe?.leaked.length ?? 0) > 0
+    return failed ? 1 : 0
   },
 }
