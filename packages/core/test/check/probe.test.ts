@@ -17,6 +17,8 @@ beforeAll(async () => {
   fixture = await harness.fixture(`
     ${goodTable('projects')}
     ALTER TABLE {schema}.projects ADD CONSTRAINT projects_id_key UNIQUE (id);
+    -- A business key without the tenant column: an existence oracle.
+    ALTER TABLE {schema}.projects ADD COLUMN code text UNIQUE;
     -- Missing WITH CHECK tenant pin.
     CREATE TABLE {schema}.tasks (
       tenant_id uuid NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(), project_id uuid REFERENCES {schema}.projects (id),
@@ -40,7 +42,7 @@ beforeAll(async () => {
     GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.logs TO {app};`)
   // Two tenants' rows, written by the superuser (RLS does not apply to it).
   await harness.admin.query(
-    `INSERT INTO ${q(fixture.schema)}.projects (tenant_id, id) VALUES ($1, gen_random_uuid()), ($2, gen_random_uuid());
+    `INSERT INTO ${q(fixture.schema)}.projects (tenant_id, id, code) VALUES ($1, gen_random_uuid(), 'A-1'), ($2, gen_random_uuid(), 'B-1');
      INSERT INTO ${q(fixture.schema)}.tasks (tenant_id, project_id)
        SELECT tenant_id, id FROM ${q(fixture.schema)}.projects;
      INSERT INTO ${q(fixture.schema)}.notes (tenant_id) VALUES ($1), ($2);

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CheckOptions, CheckReport, Finding } from '@rowfence/core/check'
+import { probeDatabase, type CheckOptions, type CheckReport, type Finding } from '@rowfence/core/check'
 import {
   createCheckHarness,
   describeFindings,
@@ -65,6 +65,31 @@ describe('inline JWT claims (Supabase)', () => {
     ])
     expect(byRule(report, 'unscoped-table-readable')[0]!.message).toContain(`${fixture.schema}.tasks`)
     expect(byRule(report, 'unscoped-table-readable')[0]!.severity).toBe('warning')
+  })
+
+  it("probes through the app's own context: the JWT claims, inferred from the policies", async () => {
+    const [a, b] = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222']
+    await harness.admin.query(
+      `INSERT INTO "${fixture.schema}".projects (tenant_id, name) VALUES ('${a}', 'a'), ('${b}', 'b');
+       INSERT INTO "${fixture.schema}".tasks (tenant_id, title) VALUES ('${a}', 'a'), ('${b}', 'b');`,
+    )
+    const probe = await probeDatabase(harness.admin, { schema: fixture.schema, appRole: fixture.appRole })
+    expect(probe.context).toContain('json_build_object')
+    expect(probe.context).toContain("'tenant_id'")
+    expect(probe.leaked).toEqual([]) // the inferred claims carry no sub, so the tasks WITH CHECK refuses
+    // Told how the app really sets its context (claims with a subject), the forgotten pin leaks.
+    const told = await probeDatabase(harness.admin, {
+      schema: fixture.schema,
+      appRole: fixture.appRole,
+      context: {
+        sql: `SELECT set_config('request.jwt.claims', json_build_object('tenant_id', $1::text, 'sub', gen_random_uuid())::text, true)`,
+      },
+    })
+    const leaked = told.leaked.map((result) => `${result.table.split('.')[1]} ${result.probe}`)
+    expect(leaked).toEqual(['tasks insert'])
+    expect(probe.results.find((r) => r.table.endsWith('.projects') && r.probe === 'read')?.outcome).toBe(
+      'blocked',
+    )
   })
 
   it('reports random surrogate keys as info, not as errors', () => {

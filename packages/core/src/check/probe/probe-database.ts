@@ -17,6 +17,7 @@ import { analyze, type PolicyAnalyzer } from '../analysis/policy-analysis.ts'
 import { introspect } from '../catalog/introspect.ts'
 import { tenantTables } from '../catalog/relations.ts'
 import { introspectOptions, type CheckOptions } from '../check-database.ts'
+import { surrogateKind } from '../rules/unique-without-tenant.ts'
 import type { CatalogSnapshot, Relation } from '../types.ts'
 
 export type ProbeKind =
@@ -491,6 +492,14 @@ async function probeTable(
     if (index.keyAttnums.includes(table.tenantColumn!.attnum)) continue
     const keys = index.keyColumns.filter((key): key is string => key !== null)
     if (keys.length !== index.keyColumns.length) continue
+    if (surrogateKind(index) === 'random') {
+      skip(
+        'unique-probe',
+        `INSERT INTO ${name} ... -- ${index.name}`,
+        'random surrogate key: nobody can guess a value',
+      )
+      continue
+    }
     if (!sampleRows.victim || !table.app.insert) {
       skip(
         'unique-probe',

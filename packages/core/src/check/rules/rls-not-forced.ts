@@ -40,7 +40,10 @@ export const rlsNotForced: Rule = {
           message:
             `RLS is not forced and ${exposure.why}: queries running as the owner skip every policy` +
             (exposure.certain ? '' : ' (a hole if the app, or code running with its rights, uses it)'),
-          fix: `ALTER TABLE ${tableName(table)} FORCE ROW LEVEL SECURITY;`,
+          fix:
+            `ALTER TABLE ${tableName(table)} FORCE ROW LEVEL SECURITY;\n` +
+            `-- the owner's own connections then meet the policies too: an admin path that connects as the owner ` +
+            `needs its own role and policies`,
         }),
       )
     }
