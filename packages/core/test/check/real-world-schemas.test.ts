@@ -176,6 +176,25 @@ describe('keys and privileges', () => {
   })
 })
 
+describe('SECURITY DEFINER functions', () => {
+  it('a definer that checks the caller (auth.uid()) before touching rows is a warning; one that does not is an error', async () => {
+    const fixture = await harness.fixture(`${goodTable('orders')}
+      CREATE TABLE {schema}.members (tenant_id uuid NOT NULL, user_id uuid NOT NULL, PRIMARY KEY (tenant_id, user_id));
+      CREATE FUNCTION {schema}.order_count(t uuid) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER AS $$
+        SELECT count(*) FROM {schema}.orders o
+         WHERE o.tenant_id = t AND EXISTS (SELECT 1 FROM {schema}.members m WHERE m.tenant_id = t AND m.user_id = auth.uid())
+      $$;
+      CREATE FUNCTION {schema}.all_orders() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER AS $$
+        SELECT count(*) FROM {schema}.orders
+      $$;`)
+    const findings = byRule(await fixture.check(), 'security-definer-function')
+    expect(findings.map((finding) => [finding.object, finding.severity])).toEqual([
+      [`"${fixture.schema}"."all_orders"()`, 'error'],
+      [`"${fixture.schema}"."order_count"(t uuid)`, 'warning'],
+    ])
+  })
+})
+
 describe('superuser owner', () => {
   it('is one warning about the owner, not an rls-not-forced error per table', async () => {
     const fixture = await harness.fixture(`${goodTable('orders')} ${goodTable('lines')}`, {
