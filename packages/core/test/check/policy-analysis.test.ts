@@ -42,6 +42,10 @@ const cases: Array<[string, string]> = [
   ],
   // ...a lookup that is not keyed by the caller does not.
   ['tenant_id IN (SELECT m.tenant_id FROM {schema}.members m)', 'not-scoped'],
+  [
+    'tenant_id IN (SELECT m.tenant_id FROM {schema}.members m WHERE rowfence.current_user_id() IS NOT NULL)',
+    'not-scoped',
+  ],
   // Role-per-tenant: the session role names the tenant.
   ['tenant_id = (SELECT t.tenant_id FROM {schema}.members t WHERE t.role_name = current_user)', 'guard'],
   ['tenant_id::text = current_user', 'guard'],

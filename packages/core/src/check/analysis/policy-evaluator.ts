@@ -34,6 +34,7 @@ import {
   fieldNumber,
   fieldString,
   isNode,
+  walkNodes,
   type PgNode,
   type PgValue,
 } from './node-tree.ts'
@@ -63,6 +64,25 @@ export function readsIdentity(host: EvaluatorHost, value: PgValue | undefined): 
   if (value.type === 'FUNCEXPR' && host.isMembershipCheck(fieldNumber(value, 'funcid') ?? 0)) return true
   if (value.type === 'SQLVALUEFUNCTION' && sqlUserFunctions.has(fieldNumber(value, 'op') ?? -1)) return true
   return Object.values(value.fields).some((field) => readsIdentity(host, field))
+}
+
+/**
+ * Whether a sub-query filters by the caller's identity: some comparison in it has a column on one side
+ * and only an identity read on the other (`m.user_id = auth.uid()`, `t.db_role = current_user`).
+ * Merely mentioning the identity (`WHERE auth.uid() IS NOT NULL`) does not count.
+ */
+export function keyedByIdentity(host: EvaluatorHost, query: PgValue | undefined): boolean {
+  return walkNodes(query).some(({ node }) => {
+    if (node.type !== 'OPEXPR' && node.type !== 'SCALARARRAYOPEXPR') {
+      return node.type === 'FUNCEXPR' && host.isMembershipCheck(fieldNumber(node, 'funcid') ?? 0)
+    }
+    const args = fieldNodes(node, 'args')
+    return (
+      args.length === 2 &&
+      args.some((arg) => containsVar(arg)) &&
+      args.some((arg) => !containsVar(arg) && readsIdentity(host, arg))
+    )
+  })
 }
 
 /** Whether an expression reads any setting (as opposed to only `current_user`, which is never unset). */
@@ -402,7 +422,7 @@ export class Evaluator {
    */
   #lookup(node: PgNode, kind: number | undefined, depth: number): Value {
     const query = node.fields['subselect']
-    if (!readsIdentity(this.#analyzer, query)) return unknown('data')
+    if (!keyedByIdentity(this.#analyzer, query)) return unknown('data')
     const unset = this.#scenario !== 'foreign' && readsSetting(this.#analyzer, query)
     if (kind === 0) {
       // EXISTS (... WHERE m.account_id = outer.tenant_id AND m.user_id = auth.uid())
