@@ -46,7 +46,12 @@ export function toSarif(report: CheckReport): SarifLog {
       },
     ],
     partialFingerprints: { 'rowfence/v1': finding.fingerprint },
-    properties: { object: finding.object, fix: finding.fix },
+    properties: {
+      object: finding.object,
+      fix: finding.fix,
+      fixStatus: finding.fixStatus,
+      ...(finding.fixNote === undefined ? {} : { fixNote: finding.fixNote }),
+    },
     ...(baselined
       ? { suppressions: [{ kind: 'external', justification: 'accepted in the rowfence baseline' }] }
       : {}),
@@ -76,6 +81,7 @@ export function toSarif(report: CheckReport): SarifLog {
         properties: {
           database: report.database,
           schema: report.schema,
+          schemas: report.schemas,
           appRole: report.appRole,
           tenantColumn: report.tenantColumn,
         },
