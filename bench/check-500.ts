@@ -82,13 +82,17 @@ async function main(): Promise<void> {
 
       for (const plans of [true, false]) {
         const times: number[] = []
+        const cpu: number[] = []
         let findings = -1
         let tables = 0
         await checkDatabase(pool, { appRole: app, plans }) // warm-up (connection, catalog caches)
         for (let run = 0; run < RUNS; run++) {
           const t0 = performance.now()
+          const cpu0 = process.cpuUsage()
           const report = await checkDatabase(pool, { appRole: app, plans })
           times.push(performance.now() - t0)
+          const used = process.cpuUsage(cpu0)
+          cpu.push((used.user + used.system) / 1000)
           findings = report.findings.length
           tables = report.tenantTables.length
         }
@@ -98,7 +102,8 @@ async function main(): Promise<void> {
         console.log(
           `check of ${tables} tenant tables ${label}: median ${Math.round(median(times))} ms, ` +
             `min ${Math.round(Math.min(...times))} ms, max ${Math.round(Math.max(...times))} ms ` +
-            `over ${RUNS} runs; ${findings} finding(s)`,
+            `over ${RUNS} runs; ${findings} finding(s); this process's CPU median ${Math.round(median(cpu))} ms ` +
+            `(the rest is the server and waiting: compare this figure on a loaded machine)`,
         )
         if (plans) {
           const verdict = median(times) < BUDGET_MS ? 'within' : 'OVER'

@@ -1,10 +1,17 @@
 import { checkCommand } from './commands/check.ts'
+import { probeCommand } from './commands/probe.ts'
 import { generateCommand } from './commands/generate.ts'
 import { migrateCommand, statusCommand } from './commands/migrate.ts'
 import type { Command, CommandIo } from './commands/shared.ts'
 import { runProgram } from './program.ts'
 
-export const commands: readonly Command[] = [generateCommand, migrateCommand, statusCommand, checkCommand]
+export const commands: readonly Command[] = [
+  generateCommand,
+  migrateCommand,
+  statusCommand,
+  checkCommand,
+  probeCommand,
+]
 
 /** The `rowfence` command. Returns the exit code (0 ok, 1 failure, 2 usage or configuration). */
 export function main(argv: string[], io?: CommandIo): Promise<number> {

@@ -8,6 +8,12 @@ import { main } from '../src/main.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
 
 let db: TestDatabase
+/** Probes run as a role that may SET ROLE to the app role: the superuser, on the per-file database. */
+const adminUrl = (): string => {
+  const url = new URL(db.cluster.adminUrl)
+  url.pathname = `/${db.name}`
+  return url.toString()
+}
 let dir: string
 beforeAll(async () => {
   db = await createTestDatabase()
@@ -40,7 +46,7 @@ describe('rowfence check', () => {
     const result = await run('--database-url', db.ownerUrl)
     expect(result.err).toBe('')
     expect(result.code).toBe(0)
-    expect(result.out).toContain('4 tenant tables checked with 16 rules')
+    expect(result.out).toContain(`4 tenant tables checked with ${checkRules.length} rules`)
     expect(result.out).toContain('No findings')
   })
 
@@ -49,7 +55,7 @@ describe('rowfence check', () => {
     expect(result.code).toBe(1)
     expect(result.out).toContain('\nbroken.invoices\n')
     expect(result.out).toContain('  error   rls-not-enabled')
-    expect(result.out).toContain('fix: ALTER TABLE "broken"."invoices" ENABLE ROW LEVEL SECURITY;')
+    expect(result.out).toContain('fix (verified): ALTER TABLE "broken"."invoices" ENABLE ROW LEVEL SECURITY;')
     expect(result.out).toContain('  error   unique-without-tenant')
   })
 
@@ -93,6 +99,80 @@ describe('rowfence check', () => {
     expect(result.code).toBe(0)
     for (const rule of checkRules)
       expect(result.out).toMatch(new RegExp(`${rule.id}\\s+${rule.severity}\\s+\\S`))
+  })
+})
+
+describe('rowfence check cannot pass by accident', () => {
+  it('exits 2 with "no database to check" without a URL, and never starts a database', async () => {
+    const saved = process.env['DATABASE_URL']
+    delete process.env['DATABASE_URL']
+    try {
+      const started = performance.now()
+      const result = await run()
+      expect(result.code).toBe(2)
+      expect(result.err).toContain('no database to check')
+      expect(performance.now() - started).toBeLessThan(1000)
+    } finally {
+      if (saved !== undefined) process.env['DATABASE_URL'] = saved
+    }
+  })
+
+  it('takes --url and DATABASE_URL', async () => {
+    expect((await run('--url', db.ownerUrl)).code).toBe(0)
+    const saved = process.env['DATABASE_URL']
+    process.env['DATABASE_URL'] = db.ownerUrl
+    try {
+      expect((await run()).code).toBe(0)
+    } finally {
+      if (saved === undefined) delete process.env['DATABASE_URL']
+      else process.env['DATABASE_URL'] = saved
+    }
+  })
+
+  it('exits 2 when no table has the tenant column, naming the columns that look like tenant keys', async () => {
+    await db.pool('owner').query(`
+      CREATE SCHEMA orgs;
+      CREATE TABLE orgs.projects (org_id uuid NOT NULL, id uuid PRIMARY KEY);
+      CREATE TABLE orgs.tasks (org_id uuid NOT NULL, id uuid PRIMARY KEY, team_id uuid);
+      CREATE TABLE orgs.labels (id uuid PRIMARY KEY, account_id uuid);`)
+    const result = await run('--url', db.ownerUrl, '--schema', 'orgs')
+    expect(result.code).toBe(2)
+    expect(result.err).toContain('no table in orgs has the tenant column tenant_id')
+    expect(result.err).toContain('columns that look like tenant keys: org_id')
+    expect(result.err).not.toContain('team_id') // only in one table
+    const wrong = await run('--url', db.ownerUrl, '--tenant-column', 'tenant')
+    expect(wrong.code).toBe(2)
+    expect(wrong.err).toContain('tenant_id')
+  })
+
+  it('checks several schemas and a tenant column per table in one run', async () => {
+    const result = await run(
+      '--url',
+      db.ownerUrl,
+      '--schema',
+      'public',
+      '--schema',
+      'broken',
+      '--schema',
+      'orgs',
+      '--tenant-column',
+      'orgs.projects=org_id',
+      '--format',
+      'json',
+    )
+    const report = JSON.parse(result.out) as { tenantTables: string[]; schemas: string[] }
+    expect(report.schemas).toEqual(['public', 'broken', 'orgs'])
+    expect(report.tenantTables).toContain('broken.invoices')
+    expect(report.tenantTables).toContain('orgs.projects')
+    expect(report.tenantTables).not.toContain('orgs.tasks')
+  })
+
+  it('--probe runs the live probes on the demo schema: all blocked, exit 0', async () => {
+    const result = await run('--url', adminUrl(), '--probe')
+    expect(result.err).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.out).toMatch(/rowfence probe: .*\n/)
+    expect(result.out).toMatch(/\n0 leaked, \d+ blocked, \d+ skipped$/)
   })
 })
 

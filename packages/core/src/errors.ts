@@ -58,6 +58,10 @@ export const errorCatalogue = {
     message: 'The schema or role to check does not exist',
   },
   ROWFENCE_BASELINE_INVALID: { status: 400, message: 'The baseline file is not valid' },
+  ROWFENCE_PROBE_REFUSED: {
+    status: 400,
+    message: 'The probe cannot run safely (rollback not guaranteed, or no way to set the tenant context)',
+  },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type RowfenceErrorCode = keyof typeof errorCatalogue

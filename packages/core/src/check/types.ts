@@ -1,4 +1,5 @@
-import type { PgNode } from './node-tree.ts'
+import type { PgNode } from './analysis/node-tree.ts'
+import type { PolicyAnalyzer } from './analysis/policy-analysis.ts'
 
 export type Severity = 'error' | 'warning' | 'info'
 
@@ -18,8 +19,24 @@ export interface Finding {
   readonly message: string
   /** SQL that fixes it (review before running). */
   readonly fix: string
+  /**
+   * Whether the fix was applied in a rolled-back transaction, ran, and cleared the finding:
+   * `verified`, `unverified` (with the reason in `fixNote`), or `unchecked` (verification was off).
+   */
+  readonly fixStatus: FixStatus
+  /** Why a fix is unverified (the error it raised, or that the finding stayed). */
+  readonly fixNote?: string | undefined
   /** Stable across runs: rule id + table + object, never OIDs or message wording. */
   readonly fingerprint: string
+}
+
+export type FixStatus = 'verified' | 'unverified' | 'unchecked'
+
+/** What every rule receives: the catalog as read, its analysis, and the plans rule 7 reads. */
+export interface RuleInput {
+  readonly snapshot: CatalogSnapshot
+  readonly analysis: PolicyAnalyzer
+  readonly plans: ReadonlyMap<number, PlanEvidence>
 }
 
 export interface Rule {
@@ -28,8 +45,8 @@ export interface Rule {
   readonly severity: Severity
   /** One line for `--help` and SARIF `shortDescription`. */
   readonly summary: string
-  /** Pure: the same snapshot always gives the same findings. */
-  check(snapshot: CatalogSnapshot): Finding[]
+  /** Pure: the same input always gives the same findings. */
+  check(input: RuleInput): Finding[]
 }
 
 export interface AppPrivileges {
@@ -39,6 +56,8 @@ export interface AppPrivileges {
   readonly delete: boolean
   readonly truncate: boolean
   readonly references: boolean
+  /** TRIGGER: the app role can attach a trigger that copies other tenants' new rows. */
+  readonly trigger: boolean
   /** UPDATE on the tenant column itself (used to plan an UPDATE). */
   readonly updateTenantColumn: boolean
 }
@@ -62,7 +81,13 @@ export interface Relation {
   readonly checkerIsOwner: boolean
   readonly rlsEnabled: boolean
   readonly rlsForced: boolean
-  readonly tenantColumn: { readonly attnum: number; readonly type: string } | null
+  readonly tenantColumn: {
+    readonly name: string
+    readonly attnum: number
+    readonly type: string
+  } | null
+  /** Columns whose names look like tenant keys (tenant, org, account, team, workspace). */
+  readonly tenantLikeColumns: readonly string[]
   /** Marked shared (`COMMENT ON TABLE ... IS '... rowfence:shared ...'` or the `sharedTables` option). */
   readonly shared: boolean
   /** Views only: `security_invoker` is set (PostgreSQL 15+). */
@@ -140,6 +165,8 @@ export interface IndexInfo {
   /** Key columns by attribute number (0 = expression), INCLUDE columns excluded. */
   readonly keyAttnums: readonly number[]
   readonly keyColumns: readonly (string | null)[]
+  /** Each key column's default expression (`identity` for identity columns), or null. */
+  readonly keyDefaults: readonly (string | null)[]
   /** The constraint backing the index (primary key / unique), if any. */
   readonly constraint: string | null
   /** `pg_get_indexdef()`: CREATE [UNIQUE] INDEX ... USING method (keys) ... */
@@ -200,8 +227,12 @@ export interface CatalogSnapshot {
   readonly serverVersionNum: number
   readonly serverVersion: string
   readonly database: string
-  readonly schema: string
+  /** The schemas checked. */
+  readonly schemas: readonly string[]
+  /** The default tenant column (tables may have their own, see `Relation.tenantColumn`). */
   readonly tenantColumn: string
+  /** Schemas on which the app role holds CREATE (it can add functions, triggers' code, tables). */
+  readonly appCreateSchemas: readonly string[]
   readonly checker: { readonly name: string; readonly superuser: boolean; readonly bypassRls: boolean }
   readonly app: RoleFacts
   /** Every relation of the schema; tenant tables are those with `tenantColumn !== null` (see `tenantTables`). */
@@ -213,6 +244,6 @@ export interface CatalogSnapshot {
   readonly foreignKeys: readonly ForeignKey[]
   readonly sequenceDefaults: readonly SequenceDefault[]
   readonly viewDependencies: readonly ViewDependency[]
-  /** Rule 7 evidence per tenant table oid (only tables with policies that read the context). */
-  readonly plans: ReadonlyMap<number, PlanEvidence>
+  /** The checking role may SET ROLE to the app role (plans and probes run as the app). */
+  readonly canBecomeApp: boolean
 }

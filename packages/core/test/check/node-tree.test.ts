@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { constBoolean, constText, isNode, parseNodeTree, walkNodes } from '../../src/check/node-tree.ts'
+import {
+  constBoolean,
+  constText,
+  isNode,
+  parseNodeTree,
+  walkNodes,
+} from '../../src/check/analysis/node-tree.ts'
 
 const text = (value: string): string => {
   const bytes = [...Buffer.from(value)]

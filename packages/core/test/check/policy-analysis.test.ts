@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { introspect } from '../../src/check/introspect.ts'
-import { policyAnalyzer } from '../../src/check/policy-analysis.ts'
+import { introspect } from '../../src/check/catalog/introspect.ts'
+import { analyze } from '../../src/check/analysis/policy-analysis.ts'
 import type { CatalogSnapshot } from '../../src/check/types.ts'
 import { createCheckHarness, type CheckHarness } from './harness.ts'
 
@@ -31,11 +31,25 @@ const cases: Array<[string, string]> = [
   ['author_id = rowfence.current_user_id()', 'not-scoped'],
   ['is_public OR tenant_id = {ctx}', 'not-scoped'],
   ["tenant_id = '7a245486-3fc8-47ec-b303-04fefe7a58ff'", 'not-scoped'],
-  // Known limit (documented): tenancy through a membership lookup is not recognised as a guard.
+  // Tenancy through a membership lookup keyed by the caller's identity pins the row...
   [
     'tenant_id IN (SELECT m.tenant_id FROM {schema}.members m WHERE m.user_id = rowfence.current_user_id())',
+    'guard',
+  ],
+  [
+    'EXISTS (SELECT 1 FROM {schema}.members m WHERE m.tenant_id = docs.tenant_id AND m.user_id = (SELECT rowfence.current_user_id()))',
+    'guard',
+  ],
+  // ...a lookup that is not keyed by the caller does not.
+  ['tenant_id IN (SELECT m.tenant_id FROM {schema}.members m)', 'not-scoped'],
+  [
+    'tenant_id IN (SELECT m.tenant_id FROM {schema}.members m WHERE rowfence.current_user_id() IS NOT NULL)',
     'not-scoped',
   ],
+  // Role-per-tenant: the session role names the tenant.
+  ['tenant_id = (SELECT t.tenant_id FROM {schema}.members t WHERE t.role_name = current_user)', 'guard'],
+  ['tenant_id::text = current_user', 'guard'],
+  ['current_user = tenant_id::text OR is_public', 'not-scoped'],
 ]
 
 let harness: CheckHarness
@@ -44,7 +58,7 @@ let schema: string
 beforeAll(async () => {
   harness = await createCheckHarness()
   const fixture = await harness.fixture(`
-    CREATE TABLE {schema}.members (tenant_id uuid NOT NULL, user_id uuid NOT NULL);
+    CREATE TABLE {schema}.members (tenant_id uuid NOT NULL, user_id uuid NOT NULL, role_name name);
     CREATE TABLE {schema}.docs (tenant_id uuid NOT NULL, author_id uuid, is_public boolean);
     ALTER TABLE {schema}.docs ENABLE ROW LEVEL SECURITY;
     ${cases.map(([using], i) => `CREATE POLICY p${i} ON {schema}.docs USING (${using});`).join('\n')}`)
@@ -54,11 +68,10 @@ beforeAll(async () => {
   try {
     await client.query('BEGIN READ ONLY')
     snapshot = await introspect(client, {
-      schema,
+      schemas: [schema],
       tenantColumn: 'tenant_id',
       appRole: fixture.appRole,
       sharedTables: [],
-      plans: false,
     })
     await client.query('ROLLBACK')
   } finally {
@@ -72,20 +85,20 @@ describe('policy verdicts from the expression tree', () => {
     'USING (%s) is %s',
     (_using, verdict, i) => {
       const policy = snapshot.policies.find((candidate) => candidate.name === `p${i}`)!
-      expect(policyAnalyzer(snapshot).verdict(policy, 'using').kind).toBe(verdict)
+      expect(analyze(snapshot).verdict(policy, 'using').kind).toBe(verdict)
     },
   )
 
   it('names the bypass setting', () => {
     const policy = snapshot.policies.find((candidate) => candidate.name === 'p16')!
-    expect(policyAnalyzer(snapshot).verdict(policy, 'using')).toEqual({
+    expect(analyze(snapshot).verdict(policy, 'using')).toEqual({
       kind: 'bypass',
       settings: ["current_setting('app.bypass_rls')"],
     })
   })
 
   it('knows which reads are wrapped in a sub-select (evaluated once per query)', () => {
-    const analyzer = policyAnalyzer(snapshot)
+    const analyzer = analyze(snapshot)
     const wrapped = (name: string): boolean[] => {
       const policy = snapshot.policies.find((candidate) => candidate.name === name)!
       return analyzer.facts(policy.table, policy.using).reads.map((read) => read.wrappedInSubSelect)

@@ -1,13 +1,13 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { tableName } from '../fix-sql.ts'
+import { createFinding, tenantTables } from './finding.ts'
+import { tableName } from './fix-sql.ts'
 import type { Finding, Rule } from '../types.ts'
 
 export const appRoleBypassesRls: Rule = {
   id: 'app-role-bypasses-rls',
   severity: 'error',
   summary: 'The app role is superuser, has BYPASSRLS, owns a tenant table or is a member of a role that does',
-  check: (snapshot) => {
+  check: ({ snapshot }) => {
     const app = snapshot.app
     const role = quoteIdentifier(app.name)
     const findings: Finding[] = []

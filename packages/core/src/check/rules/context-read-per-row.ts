@@ -1,8 +1,8 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { tableName } from '../fix-sql.ts'
-import { escapeRegExp, policyAnalyzer } from '../policy-analysis.ts'
-import type { CatalogSnapshot, Finding, Policy, Relation, Rule } from '../types.ts'
+import { createFinding, tenantTables } from './finding.ts'
+import { tableName } from './fix-sql.ts'
+import { escapeRegExp, type PolicyAnalyzer } from '../analysis/policy-analysis.ts'
+import type { Finding, Policy, Relation, Rule } from '../types.ts'
 
 /** Wraps bare context calls in `(SELECT ...)` so PostgreSQL runs them once per query (an InitPlan). */
 export function wrapContextCalls(sql: string, functionNames: readonly string[]): string {
@@ -15,9 +15,9 @@ export function wrapContextCalls(sql: string, functionNames: readonly string[]):
 }
 
 /** Applicable policies with a context read outside a sub-select, and the fix for each. */
-function culprits(snapshot: CatalogSnapshot, table: Relation): Array<{ policy: Policy; fix: string }> {
-  const analyzer = policyAnalyzer(snapshot)
-  const names = [...analyzer.contextFunctions.keys()].map((oid) => snapshot.functions.get(oid)!.name)
+function culprits(analysis: PolicyAnalyzer, table: Relation): Array<{ policy: Policy; fix: string }> {
+  const analyzer = analysis
+  const names = [...analyzer.contextFunctions.keys()].map((oid) => analysis.snapshot.functions.get(oid)!.name)
   return analyzer
     .policiesOf(table)
     .filter((policy) => policy.appliesToApp)
@@ -43,14 +43,14 @@ export const contextReadPerRow: Rule = {
   severity: 'warning',
   summary:
     'The context (current_setting or its function) is evaluated per row, not once per query (from the plan)',
-  check: (snapshot) => {
+  check: ({ snapshot, analysis, plans }) => {
     const findings: Finding[] = []
     for (const table of tenantTables(snapshot)) {
-      const evidence = snapshot.plans.get(table.oid)
+      const evidence = plans.get(table.oid)
       if (!evidence || !table.rlsEnabled) continue
       const perRow = evidence.kind === 'plan' ? evidence.perRow.filter((entry) => entry.reads.length > 0) : []
       if (evidence.kind === 'plan' && perRow.length === 0) continue
-      const suspects = culprits(snapshot, table)
+      const suspects = culprits(analysis, table)
       const fix =
         suspects.length > 0
           ? suspects.map((suspect) => suspect.fix).join('\n')

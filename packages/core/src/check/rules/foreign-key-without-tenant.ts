@@ -1,16 +1,16 @@
 import { qualifiedName, quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { tableName } from '../fix-sql.ts'
+import { createFinding, tenantColumnOf, tenantTables } from './finding.ts'
+import { tableName } from './fix-sql.ts'
 import type { Finding, Rule } from '../types.ts'
 
 export const foreignKeyWithoutTenant: Rule = {
   id: 'foreign-key-without-tenant',
   severity: 'error',
   summary: 'A foreign key between tenant tables does not include the tenant column on both sides',
-  check: (snapshot) => {
+  check: ({ snapshot }) => {
     const findings: Finding[] = []
-    const column = snapshot.tenantColumn
     for (const table of tenantTables(snapshot)) {
+      const column = tenantColumnOf(table)
       const attnum = table.tenantColumn!.attnum
       for (const key of snapshot.foreignKeys) {
         if (key.table !== table.oid || key.parentTenantAttnum === null || key.parentShared) continue

@@ -12,11 +12,15 @@ import { securityDefinerFunction } from './security-definer-function.ts'
 import { sharedSequenceDefault } from './shared-sequence-default.ts'
 import { truncateOrReferencesGranted } from './truncate-or-references-granted.ts'
 import { uniqueWithoutTenant } from './unique-without-tenant.ts'
+import { unscopedTableReadable } from './unscoped-table-readable.ts'
 import { viewBypassesRls } from './view-bypasses-rls.ts'
 import { volatileOrLeakyContext } from './volatile-or-leaky-context.ts'
 import { writeNotTenantChecked } from './write-not-tenant-checked.ts'
 
-/** Every rule, in the order of issue 7 (plus read-not-tenant-scoped, the read-side twin of rule 5). */
+/**
+ * Every rule, in the order of issue 7, plus read-not-tenant-scoped (the read-side twin of rule 5) and
+ * unscoped-table-readable (issue 15).
+ */
 export const checkRules: readonly Rule[] = [
   rlsNotEnabled,
   rlsNotForced,
@@ -34,4 +38,5 @@ export const checkRules: readonly Rule[] = [
   sharedSequenceDefault,
   truncateOrReferencesGranted,
   readNotTenantScoped,
+  unscopedTableReadable,
 ]

@@ -1,13 +1,13 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { tableName } from '../fix-sql.ts'
+import { createFinding, tenantColumnOf, tenantTables } from './finding.ts'
+import { tableName } from './fix-sql.ts'
 import type { Rule } from '../types.ts'
 
 export const noTenantIndex: Rule = {
   id: 'no-tenant-index',
   severity: 'warning',
   summary: 'No index leads with the tenant column (every tenant query scans all tenants)',
-  check: (snapshot) =>
+  check: ({ snapshot }) =>
     tenantTables(snapshot)
       .filter(
         (table) =>
@@ -19,8 +19,8 @@ export const noTenantIndex: Rule = {
       .map((table) =>
         createFinding(noTenantIndex, {
           table: table.displayName,
-          message: `no index leads with ${snapshot.tenantColumn}: the tenant policy filters every query by scanning all tenants' rows`,
-          fix: `CREATE INDEX ${quoteIdentifier(`${table.name}_${snapshot.tenantColumn}_idx`)} ON ${tableName(table)} (${quoteIdentifier(snapshot.tenantColumn)});`,
+          message: `no index leads with ${tenantColumnOf(table)}: the tenant policy filters every query by scanning all tenants' rows`,
+          fix: `CREATE INDEX ${quoteIdentifier(`${table.name}_${tenantColumnOf(table)}_idx`)} ON ${tableName(table)} (${quoteIdentifier(tenantColumnOf(table))});`,
         }),
       ),
 }

@@ -6,8 +6,8 @@ export const policyFailsOpen: Rule = {
   severity: 'error',
   summary:
     "A policy matches every row: USING (true), IS NULL / '' on an unset context, or a bypass setting the app can flip",
-  check: (snapshot) =>
-    readSideFindings(policyFailsOpen, snapshot, (verdict) =>
+  check: ({ analysis }) =>
+    readSideFindings(policyFailsOpen, analysis, (verdict) =>
       ['always', 'fails-open', 'bypass'].includes(verdict.kind),
     ),
 }

@@ -5,6 +5,6 @@ export const readNotTenantScoped: Rule = {
   id: 'read-not-tenant-scoped',
   severity: 'error',
   summary: 'A policy lets the app role read rows without pinning the tenant column to the context',
-  check: (snapshot) =>
-    readSideFindings(readNotTenantScoped, snapshot, (verdict) => verdict.kind === 'not-scoped'),
+  check: ({ analysis }) =>
+    readSideFindings(readNotTenantScoped, analysis, (verdict) => verdict.kind === 'not-scoped'),
 }

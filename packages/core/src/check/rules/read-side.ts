@@ -1,9 +1,9 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, grantedCommands, listCommands, tenantTables } from '../finding.ts'
-import { floorPolicySql, tableName, tenantPredicate } from '../fix-sql.ts'
-import { policyAnalyzer, type Verdict } from '../policy-analysis.ts'
-import type { CatalogSnapshot, Command, Finding, Policy, Rule } from '../types.ts'
-import { shortSql, verdictReason } from '../verdict-text.ts'
+import { createFinding, grantedCommands, listCommands, tenantColumnOf, tenantTables } from './finding.ts'
+import { floorPolicySql, tableName, tenantPredicate } from './fix-sql.ts'
+import { type PolicyAnalyzer, type Verdict } from '../analysis/policy-analysis.ts'
+import type { Command, Finding, Policy, Rule } from '../types.ts'
+import { shortSql, verdictReason } from './verdict-text.ts'
 
 const READ_COMMANDS: readonly Command[] = ['SELECT', 'UPDATE', 'DELETE']
 
@@ -14,10 +14,11 @@ const READ_COMMANDS: readonly Command[] = ['SELECT', 'UPDATE', 'DELETE']
  */
 export function readSideFindings(
   rule: Rule,
-  snapshot: CatalogSnapshot,
+  analysis: PolicyAnalyzer,
   accept: (verdict: Verdict) => boolean,
 ): Finding[] {
-  const analyzer = policyAnalyzer(snapshot)
+  const analyzer = analysis
+  const snapshot = analysis.snapshot
   const findings: Finding[] = []
   for (const table of tenantTables(snapshot)) {
     if (!table.rlsEnabled) continue
@@ -31,18 +32,23 @@ export function readSideFindings(
     }
     for (const [policy, commands] of offenders) {
       const verdict = analyzer.verdict(policy, 'using')
+      const predicate = tenantPredicate(analysis, table)
       findings.push(
         createFinding(rule, {
           table: table.displayName,
           object: policy.name,
           message:
             `${policy.permissive ? 'PERMISSIVE' : 'RESTRICTIVE'} policy ${policy.name}: USING (${shortSql(policy.using?.sql ?? '')}) ` +
-            `${verdictReason(verdict, snapshot.tenantColumn)} and no RESTRICTIVE tenant policy covers ${listCommands(commands)}, ` +
+            `${verdictReason(verdict, tenantColumnOf(table))} and no RESTRICTIVE tenant policy covers ${listCommands(commands)}, ` +
             `so ${snapshot.app.name} can ${listCommands(commands)} other tenants' rows`,
           fix: [
-            floorPolicySql(snapshot, table),
-            `-- or pin the policy itself to the tenant:`,
-            `-- ALTER POLICY ${quoteIdentifier(policy.name)} ON ${tableName(table)} USING (${tenantPredicate(snapshot, table)});`,
+            floorPolicySql(analysis, table),
+            ...(predicate === null
+              ? []
+              : [
+                  `-- or pin the policy itself to the tenant:`,
+                  `-- ALTER POLICY ${quoteIdentifier(policy.name)} ON ${tableName(table)} USING (${predicate});`,
+                ]),
           ].join('\n'),
         }),
       )

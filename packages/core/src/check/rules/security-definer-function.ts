@@ -1,6 +1,6 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { escapeRegExp } from '../policy-analysis.ts'
+import { createFinding, tenantTables } from './finding.ts'
+import { escapeRegExp } from '../analysis/policy-analysis.ts'
 import type { Finding, FunctionInfo, Relation, Rule } from '../types.ts'
 
 /** Matches `FROM|JOIN|UPDATE|INTO|TABLE|USING [ONLY] [schema.]name` in a function body. */
@@ -25,7 +25,7 @@ export const securityDefinerFunction: Rule = {
   id: 'security-definer-function',
   severity: 'error',
   summary: 'A SECURITY DEFINER function the app role (or PUBLIC) can execute reads or writes tenant tables',
-  check: (snapshot) => {
+  check: ({ snapshot, analysis }) => {
     const tables = tenantTables(snapshot)
     const patterns = tables.map(referencePattern)
     const findings: Finding[] = []
@@ -34,14 +34,20 @@ export const securityDefinerFunction: Rule = {
       const touched = touchedTables(fn, tables, patterns)
       if (touched.length === 0) continue
       const names = touched.map((table) => table.displayName)
+      // A definer that looks the caller up (context, auth.uid(), current_user) before touching rows is
+      // the usual way to check membership; worth a review, not an error.
+      const checksCaller =
+        analysis.contextFunctions.has(fn.oid) || /\b(current_user|session_user)\b/i.test(fn.source)
       findings.push(
         createFinding(securityDefinerFunction, {
           table: names[0]!,
           object: fn.signature,
+          severity: checksCaller ? 'warning' : 'error',
           message:
             `SECURITY DEFINER function ${fn.schema}.${fn.name}, executable by ${snapshot.app.name}, uses ` +
             `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''} with the rights of ${fn.owner}` +
-            `${fn.ownerBypassesRls ? ' (which bypasses RLS)' : ''}, not the app role's policies`,
+            `${fn.ownerBypassesRls ? ' (which bypasses RLS)' : ''}, not the app role's policies` +
+            (checksCaller ? `; it reads the caller's identity, so check that every path filters by it` : ''),
           fix:
             `ALTER FUNCTION ${fn.signature} SECURITY INVOKER;\n` +
             `-- or, if it must stay a definer: REVOKE EXECUTE ON FUNCTION ${fn.signature} FROM PUBLIC, ${quoteIdentifier(snapshot.app.name)};`,

@@ -1,13 +1,13 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { tableName } from '../fix-sql.ts'
+import { createFinding, tenantTables } from './finding.ts'
+import { tableName } from './fix-sql.ts'
 import type { Finding, Rule } from '../types.ts'
 
 export const sharedSequenceDefault: Rule = {
   id: 'shared-sequence-default',
   severity: 'info',
   summary: "A tenant table's default draws ids from a sequence shared by all tenants",
-  check: (snapshot) => {
+  check: ({ snapshot }) => {
     const findings: Finding[] = []
     for (const table of tenantTables(snapshot)) {
       for (const entry of snapshot.sequenceDefaults) {

@@ -1,18 +1,35 @@
 import { qualifiedName, quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { sqlString, tableName } from '../fix-sql.ts'
-import { SHARED_MARKER } from '../introspect.ts'
-import type { Finding, Rule } from '../types.ts'
+import { SHARED_MARKER } from '../catalog/introspect.ts'
+import type { Finding, IndexInfo, Rule } from '../types.ts'
+import { createFinding, tenantColumnOf, tenantTables } from './finding.ts'
+import { sqlString, tableName } from './fix-sql.ts'
+
+/** Defaults that make a key a surrogate nobody guesses from outside: random values or a sequence. */
+const randomDefault = /\b(gen_random_uuid|uuid_generate_v4|uuidv4|uuidv7|gen_random_bytes|random)\s*\(/i
+const sequenceDefault = /^(identity|nextval\()/i
+
+/**
+ * Why a key is not worth an error, or null when it is a business key (e-mail, number, slug): a key
+ * whose every column the database fills with a random value or a sequence reveals little (info).
+ */
+export function surrogateKind(index: IndexInfo): 'random' | 'sequence' | null {
+  const defaults = index.keyDefaults
+  if (defaults.length === 0 || defaults.some((value) => value === null)) return null
+  if (defaults.every((value) => randomDefault.test(value!))) return 'random'
+  if (defaults.every((value) => sequenceDefault.test(value!) || randomDefault.test(value!))) return 'sequence'
+  return null
+}
 
 export const uniqueWithoutTenant: Rule = {
   id: 'unique-without-tenant',
   severity: 'error',
-  summary: 'A primary key or unique constraint/index on a tenant table leaves out the tenant column',
-  check: (snapshot) => {
+  summary:
+    'A primary key or unique constraint/index on a tenant table leaves out the tenant column (info for random or sequence surrogate keys)',
+  check: ({ snapshot }) => {
     const findings: Finding[] = []
-    const column = snapshot.tenantColumn
     for (const table of tenantTables(snapshot)) {
       if (table.shared) continue
+      const column = tenantColumnOf(table)
       const attnum = table.tenantColumn!.attnum
       for (const index of snapshot.indexes) {
         if (index.table !== table.oid || !index.unique || !index.valid) continue
@@ -21,6 +38,7 @@ export const uniqueWithoutTenant: Rule = {
         const kind = index.primary ? 'primary key' : index.constraint ? 'unique constraint' : 'unique index'
         const name = index.constraint ?? index.name
         const newColumns = [column, ...columns].map(quoteIdentifier)
+        const surrogate = surrogateKind(index)
         const fix = index.constraint
           ? `ALTER TABLE ${tableName(table)} DROP CONSTRAINT ${quoteIdentifier(index.constraint)}, ` +
             `ADD CONSTRAINT ${quoteIdentifier(index.constraint)} ${index.primary ? 'PRIMARY KEY' : 'UNIQUE'} (${newColumns.join(', ')});\n` +
@@ -31,9 +49,13 @@ export const uniqueWithoutTenant: Rule = {
           createFinding(uniqueWithoutTenant, {
             table: table.displayName,
             object: name,
-            message:
-              `${kind} ${name} (${columns.join(', ')}) does not include ${column}: a duplicate from another tenant ` +
-              `fails, revealing the value exists (an existence oracle), and Citus cannot distribute the table`,
+            severity: surrogate ? 'info' : 'error',
+            message: surrogate
+              ? `${kind} ${name} (${columns.join(', ')}) does not include ${column}, but its values come from ` +
+                `${surrogate === 'random' ? 'a random default' : 'a sequence or identity'}: a duplicate reveals little, ` +
+                `yet Citus cannot distribute the table`
+              : `${kind} ${name} (${columns.join(', ')}) does not include ${column}: a duplicate from another tenant ` +
+                `fails, revealing the value exists (an existence oracle), and Citus cannot distribute the table`,
             fix: `${fix}\n-- or, if the table is shared on purpose: COMMENT ON TABLE ${tableName(table)} IS ${sqlString(SHARED_MARKER)};`,
           }),
         )

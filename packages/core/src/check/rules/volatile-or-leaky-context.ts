@@ -1,7 +1,6 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, tenantTables } from '../finding.ts'
-import { tableName, tenantPredicate } from '../fix-sql.ts'
-import { policyAnalyzer } from '../policy-analysis.ts'
+import { createFinding, tenantColumnOf, tenantTables } from './finding.ts'
+import { noPredicateNote, tableName, tenantPredicate } from './fix-sql.ts'
 import type { Finding, Rule } from '../types.ts'
 
 export const volatileOrLeakyContext: Rule = {
@@ -9,8 +8,8 @@ export const volatileOrLeakyContext: Rule = {
   severity: 'warning',
   summary:
     'The context function is VOLATILE, or a policy applies a non-LEAKPROOF function to the tenant column',
-  check: (snapshot) => {
-    const analyzer = policyAnalyzer(snapshot)
+  check: ({ snapshot, analysis }) => {
+    const analyzer = analysis
     const findings: Finding[] = []
     const volatileUsers = new Map<number, Set<string>>()
     for (const table of tenantTables(snapshot)) {
@@ -29,18 +28,20 @@ export const volatileOrLeakyContext: Rule = {
           }
         }
         if (leaky.size === 0) continue
-        const predicate = tenantPredicate(snapshot, table)
+        const predicate = tenantPredicate(analysis, table)
         findings.push(
           createFinding(volatileOrLeakyContext, {
             table: table.displayName,
             object: policy.name,
             message:
               `policy ${policy.name} applies non-LEAKPROOF ${[...leaky].join(', ')} to the tenant column: ` +
-              `no index on ${snapshot.tenantColumn} can serve it, and its errors can reveal other tenants' values`,
+              `no index on ${tenantColumnOf(table)} can serve it, and its errors can reveal other tenants' values`,
             fix:
-              `-- compare the column itself with the context, e.g.:\n` +
-              `ALTER POLICY ${quoteIdentifier(policy.name)} ON ${tableName(table)} USING (${predicate})` +
-              `${policy.commands.includes('INSERT') || policy.commands.includes('UPDATE') ? ` WITH CHECK (${predicate})` : ''};`,
+              predicate === null
+                ? noPredicateNote(table)
+                : `-- compare the column itself with the context, e.g.:\n` +
+                  `ALTER POLICY ${quoteIdentifier(policy.name)} ON ${tableName(table)} USING (${predicate})` +
+                  `${policy.commands.includes('INSERT') || policy.commands.includes('UPDATE') ? ` WITH CHECK (${predicate})` : ''};`,
           }),
         )
       }

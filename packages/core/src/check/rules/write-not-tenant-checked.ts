@@ -1,9 +1,8 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
-import { createFinding, grantedCommands, listCommands, tenantTables } from '../finding.ts'
-import { floorPolicySql, tableName, tenantPredicate } from '../fix-sql.ts'
-import { policyAnalyzer } from '../policy-analysis.ts'
+import { createFinding, grantedCommands, listCommands, tenantColumnOf, tenantTables } from './finding.ts'
+import { floorPolicySql, noPredicateNote, tableName, tenantPredicate } from './fix-sql.ts'
 import type { Command, Finding, Policy, Rule } from '../types.ts'
-import { shortSql, verdictReason } from '../verdict-text.ts'
+import { shortSql, verdictReason } from './verdict-text.ts'
 
 const WRITE_COMMANDS: readonly Command[] = ['INSERT', 'UPDATE']
 
@@ -12,11 +11,11 @@ export const writeNotTenantChecked: Rule = {
   severity: 'error',
   summary:
     'A policy allows INSERT/UPDATE with a WITH CHECK that does not pin the tenant column to the context',
-  check: (snapshot) => {
-    const analyzer = policyAnalyzer(snapshot)
-    const column = snapshot.tenantColumn
+  check: ({ snapshot, analysis }) => {
+    const analyzer = analysis
     const findings: Finding[] = []
     for (const table of tenantTables(snapshot)) {
+      const column = tenantColumnOf(table)
       if (!table.rlsEnabled) continue
       const offenders = new Map<Policy, Command[]>()
       for (const command of grantedCommands(table).filter((c) => WRITE_COMMANDS.includes(c))) {
@@ -36,18 +35,21 @@ export const writeNotTenantChecked: Rule = {
           : explicit
             ? `policy ${policy.name}: WITH CHECK (${shortSql(check?.sql ?? '')}) ${verdictReason(verdict, column)}, so ${snapshot.app.name} can ${listCommands(commands)} rows into another tenant`
             : `policy ${policy.name} has no WITH CHECK, so USING (${shortSql(check?.sql ?? '')}) checks new rows and ${verdictReason(verdict, column)}: ${snapshot.app.name} can ${listCommands(commands)} rows into another tenant`
-        const predicate = tenantPredicate(snapshot, table)
+        const predicate = tenantPredicate(analysis, table)
         const existing = check?.sql && check.sql !== 'true' ? `(${check.sql}) AND ` : ''
         findings.push(
           createFinding(writeNotTenantChecked, {
             table: table.displayName,
             object: policy.name,
             message,
-            fix: [
-              `ALTER POLICY ${quoteIdentifier(policy.name)} ON ${tableName(table)} WITH CHECK (${existing}${predicate});`,
-              '-- and/or a RESTRICTIVE floor no policy can widen:',
-              floorPolicySql(snapshot, table),
-            ].join('\n'),
+            fix:
+              predicate === null
+                ? noPredicateNote(table)
+                : [
+                    `ALTER POLICY ${quoteIdentifier(policy.name)} ON ${tableName(table)} WITH CHECK (${existing}${predicate});`,
+                    '-- and/or a RESTRICTIVE floor no policy can widen:',
+                    `-- ${floorPolicySql(analysis, table)}`,
+                  ].join('\n'),
           }),
         )
       }

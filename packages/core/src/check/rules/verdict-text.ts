@@ -1,4 +1,4 @@
-import type { Verdict } from './policy-analysis.ts'
+import type { Verdict } from '../analysis/policy-analysis.ts'
 
 /** Why a policy expression is not a tenant guard, as a clause of a one-line message. */
 export function verdictReason(verdict: Verdict, column: string): string {

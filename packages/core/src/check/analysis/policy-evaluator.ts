@@ -17,6 +17,7 @@ import {
   NULL,
   or,
   regexMatch,
+  CTX,
   ROW,
   taintOf,
   truthOf,
@@ -33,10 +34,11 @@ import {
   fieldNumber,
   fieldString,
   isNode,
+  walkNodes,
   type PgNode,
   type PgValue,
 } from './node-tree.ts'
-import type { ContextRead, FunctionInfo } from './types.ts'
+import type { ContextRead, FunctionInfo } from '../types.ts'
 
 /** What the evaluator needs to know about the catalog. */
 export interface EvaluatorHost {
@@ -46,6 +48,59 @@ export interface EvaluatorHost {
   functionInfo(oid: number): FunctionInfo | undefined
   operatorName(oid: number): string | undefined
   operatorStrict(oid: number): boolean
+  /**
+   * A boolean helper of the row (`has_role_on_account(account_id)`) whose body looks the caller's
+   * identity up in a table: a membership check, trusted like the tenant context.
+   */
+  isMembershipCheck(oid: number): boolean
+}
+
+/** Whether an expression or sub-query reads the request identity (a context read or `current_user`). */
+export function readsIdentity(host: EvaluatorHost, value: PgValue | undefined): boolean {
+  if (value === null || value === undefined || typeof value === 'string') return false
+  if (Array.isArray(value)) return (value as readonly PgValue[]).some((item) => readsIdentity(host, item))
+  if (!isNode(value)) return false
+  if (value.type === 'FUNCEXPR' && host.contextRead(value, false)) return true
+  if (value.type === 'FUNCEXPR' && host.isMembershipCheck(fieldNumber(value, 'funcid') ?? 0)) return true
+  if (value.type === 'SQLVALUEFUNCTION' && sqlUserFunctions.has(fieldNumber(value, 'op') ?? -1)) return true
+  return Object.values(value.fields).some((field) => readsIdentity(host, field))
+}
+
+/**
+ * Whether a sub-query filters by the caller's identity: some comparison in it has a column on one side
+ * and only an identity read on the other (`m.user_id = auth.uid()`, `t.db_role = current_user`).
+ * Merely mentioning the identity (`WHERE auth.uid() IS NOT NULL`) does not count.
+ */
+export function keyedByIdentity(host: EvaluatorHost, query: PgValue | undefined): boolean {
+  return walkNodes(query).some(({ node }) => {
+    if (node.type !== 'OPEXPR' && node.type !== 'SCALARARRAYOPEXPR') {
+      return node.type === 'FUNCEXPR' && host.isMembershipCheck(fieldNumber(node, 'funcid') ?? 0)
+    }
+    const args = fieldNodes(node, 'args')
+    return (
+      args.length === 2 &&
+      args.some((arg) => containsVar(arg)) &&
+      args.some((arg) => !containsVar(arg) && readsIdentity(host, arg))
+    )
+  })
+}
+
+/** Whether an expression reads any setting (as opposed to only `current_user`, which is never unset). */
+function readsSetting(host: EvaluatorHost, value: PgValue | undefined): boolean {
+  if (value === null || value === undefined || typeof value === 'string') return false
+  if (Array.isArray(value)) return (value as readonly PgValue[]).some((item) => readsSetting(host, item))
+  if (!isNode(value)) return false
+  if (value.type === 'FUNCEXPR' && host.contextRead(value, false)) return true
+  return Object.values(value.fields).some((field) => readsSetting(host, field))
+}
+
+/** Whether a tree contains a column reference (any table, any level). */
+export function containsVar(value: PgValue | undefined): boolean {
+  if (value === null || value === undefined || typeof value === 'string') return false
+  if (Array.isArray(value)) return (value as readonly PgValue[]).some((item) => containsVar(item))
+  if (!isNode(value)) return false
+  if (value.type === 'VAR') return true
+  return Object.values(value.fields).some((field) => containsVar(field))
 }
 
 const sqlUserFunctions = new Set([9, 10, 11]) // CURRENT_ROLE, CURRENT_USER, USER
@@ -157,6 +212,9 @@ export class Evaluator {
         const values = args()
         if (values.some((value) => value.k === 'error')) return ERROR
         if (values.some((value) => value.k === 'null')) return NULL
+        const equality = this.#analyzer.operatorName(fieldNumber(node, 'opno') ?? 0) === '='
+        // tenant_id = ANY (my_tenant_ids()): the caller's own tenants.
+        if (equality && values[0]?.k === 'row' && values[1]?.k === 'ctx') return bool(false)
         return unknown(taintOf(values))
       }
       case 'BOOLEXPR': {
@@ -206,7 +264,7 @@ export class Evaluator {
       }
       case 'SQLVALUEFUNCTION':
         return sqlUserFunctions.has(fieldNumber(node, 'op') ?? -1)
-          ? { k: 'const', type: 19, key: this.#analyzer.appRole, text: this.#analyzer.appRole }
+          ? { k: 'const', type: 19, key: this.#analyzer.appRole, text: this.#analyzer.appRole, role: true }
           : unknown('data')
       case 'ARRAYEXPR': {
         const elements = fieldNodes(node, 'elements').map((element) => this.evaluate(element, depth))
@@ -231,6 +289,13 @@ export class Evaluator {
   }
 
   #function(node: PgNode, depth: number, args: () => Value[]): Value {
+    // A membership helper applied to this row's tenant column: true only for the caller's tenants.
+    if (
+      this.#analyzer.isMembershipCheck(fieldNumber(node, 'funcid') ?? 0) &&
+      fieldNodes(node, 'args').some((arg) => containsTenantVar(arg, this.#attnum, depth))
+    ) {
+      return bool(false)
+    }
     const read = this.#analyzer.contextRead(node, false)
     if (read) return this.#analyzer.readValue(read, node, this.#scenario)
     const format = fieldNumber(node, 'funcformat')
@@ -242,6 +307,7 @@ export class Evaluator {
     if (values.some((value) => value.k === 'error')) return ERROR
     const fn = this.#analyzer.functionInfo(fieldNumber(node, 'funcid') ?? 0)
     if ((fn?.strict ?? true) && values.some((value) => value.k === 'null')) return NULL
+    if (fn?.volatility !== 'volatile' && derivedFromContext(values)) return CTX
     return unknown(taintOf(values))
   }
 
@@ -273,6 +339,8 @@ export class Evaluator {
     }
     if (values.some((value) => value.k === 'error')) return ERROR
     if (this.#analyzer.operatorStrict(opno) && values.some((value) => value.k === 'null')) return NULL
+    // `claims ->> 'tenant_id'`: a value derived from the caller's identity only is the caller's too.
+    if (derivedFromContext(values)) return CTX
     return unknown(taintOf(values))
   }
 
@@ -328,7 +396,7 @@ export class Evaluator {
   #sublink(node: PgNode, depth: number): Value {
     const kind = fieldNumber(node, 'subLinkType')
     const inner = simpleSubSelect(node)
-    if (!inner) return unknown('data')
+    if (!inner) return this.#lookup(node, kind, depth)
     const value = this.evaluate(inner, depth + 1)
     if (kind === 4) return value // EXPR: (SELECT expr)
     if (kind === 2) {
@@ -345,4 +413,42 @@ export class Evaluator {
     if (kind === 0) return bool(true) // EXISTS (SELECT expr) without FROM: one row
     return unknown('data')
   }
+
+  /**
+   * A sub-query with a FROM: a lookup. When it is keyed by the caller's identity (it reads the context,
+   * a request-identity function such as auth.uid(), or current_user), what it returns belongs to the
+   * caller: `tenant_id IN (SELECT account_id FROM members WHERE user_id = auth.uid())` pins the row
+   * like the tenant setting does, and finds nothing while the identity is unset.
+   */
+  #lookup(node: PgNode, kind: number | undefined, depth: number): Value {
+    const query = node.fields['subselect']
+    if (!keyedByIdentity(this.#analyzer, query)) return unknown('data')
+    const unset = this.#scenario !== 'foreign' && readsSetting(this.#analyzer, query)
+    if (kind === 0) {
+      // EXISTS (... WHERE m.account_id = outer.tenant_id AND m.user_id = auth.uid())
+      return containsTenantVar(query, this.#attnum, depth) ? bool(false) : unknown('data')
+    }
+    const value = unset ? NULL : CTX
+    if (kind === 4) return value
+    if (kind === 2) {
+      const test = fieldNode(node, 'testexpr')
+      if (!test) return unknown('data')
+      if (unset) return bool(false) // x IN (empty set)
+      this.#params.set(1, value)
+      try {
+        return this.evaluate(test, depth)
+      } finally {
+        this.#params.delete(1)
+      }
+    }
+    return unknown('data')
+  }
+}
+
+/** Some value is the caller's context and every other one is a constant. */
+function derivedFromContext(values: readonly Value[]): boolean {
+  return (
+    values.some((value) => value.k === 'ctx') &&
+    values.every((value) => value.k === 'ctx' || value.k === 'const')
+  )
 }

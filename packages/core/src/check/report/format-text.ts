@@ -1,5 +1,5 @@
-import { countBySeverity, type CheckReport } from './check-database.ts'
-import type { Finding } from './types.ts'
+import { countBySeverity, type CheckReport } from '../check-database.ts'
+import type { Finding } from '../types.ts'
 
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`
 
@@ -8,6 +8,14 @@ function indent(text: string, prefix: string): string {
     .split('\n')
     .map((line, i) => (i === 0 ? line : prefix + line))
     .join('\n')
+}
+
+function fixLabel(finding: Finding): string {
+  if (finding.fixStatus === 'verified') return 'fix (verified):'
+  if (finding.fixStatus === 'unverified') {
+    return `fix (unverified suggestion${finding.fixNote ? `: ${finding.fixNote}` : ''}):\n              `
+  }
+  return 'fix:'
 }
 
 /** Human output: findings grouped by table, each with severity, rule id, why, and the fix as SQL. */
@@ -31,12 +39,21 @@ export function formatText(report: CheckReport): string {
       lines.push(
         `  ${finding.severity.padEnd(7)} ${finding.ruleId}`,
         `          ${finding.message}`,
-        `          fix: ${indent(finding.fix, '               ')}`,
+        `          ${fixLabel(finding)} ${indent(finding.fix, '               ')}`,
       )
     }
   }
   const counts = countBySeverity(report.findings)
   const accepted = report.baselined.length > 0 ? `; ${report.baselined.length} accepted by the baseline` : ''
+  if (report.tenantTables.length === 0) {
+    lines.push(
+      '',
+      `No table has the tenant column ${report.tenantColumn}: nothing was checked for isolation.` +
+        (report.suggestedTenantColumns.length > 0
+          ? ` Columns that look like tenant keys: ${report.suggestedTenantColumns.join(', ')}.`
+          : ''),
+    )
+  }
   lines.push(
     '',
     report.findings.length === 0

@@ -1,15 +1,14 @@
 /**
- * The one module that reads the catalog. Nine set-based queries describe the whole schema (settings and
- * roles, relations, policies, indexes, foreign keys, sequence defaults, view dependencies, functions,
- * operators), never one query per table or per rule; the query plans rule 7 needs then come from
- * `collect-plans.ts`. Everything runs inside the caller's READ ONLY transaction and needs no write
- * privilege. Values are bind parameters.
+ * The one module that reads the catalog. Nine set-based queries describe the checked schemas (settings
+ * and roles, relations, policies, indexes, foreign keys, sequence defaults, view dependencies,
+ * functions, operators), never one query per table or per rule. Everything runs inside the caller's
+ * READ ONLY transaction and needs no write privilege. Values are bind parameters. The snapshot is
+ * built once and never changed afterwards; analysis and plans are separate steps.
  */
 import type { ClientBase } from 'pg'
-import { RowfenceError } from '../errors.ts'
-import { qualifiedName } from '../sql/identifier.ts'
-import { collectPlans } from './collect-plans.ts'
-import { fieldNumber, isNode, parseNodeTree, walkNodes, type PgNode } from './node-tree.ts'
+import { RowfenceError } from '../../errors.ts'
+import { qualifiedName } from '../../sql/identifier.ts'
+import { fieldNumber, isNode, parseNodeTree, walkNodes, type PgNode } from '../analysis/node-tree.ts'
 import type {
   CatalogSnapshot,
   Command,
@@ -17,21 +16,31 @@ import type {
   FunctionInfo,
   IndexInfo,
   OperatorInfo,
-  PlanEvidence,
   Policy,
   PolicyExpression,
   Relation,
   SequenceDefault,
   ViewDependency,
-} from './types.ts'
+} from '../types.ts'
 
 export interface IntrospectOptions {
-  readonly schema: string
+  /** Schemas whose relations are checked. */
+  readonly schemas: readonly string[]
+  /** The default tenant column. */
   readonly tenantColumn: string
+  /** Per-table tenant columns, keyed by `table` or `schema.table`. */
+  readonly tenantColumns?: Readonly<Record<string, string>> | undefined
   readonly appRole: string
   readonly sharedTables: readonly string[]
-  /** Decide rule 7 from query plans (default) or only from policy text. */
-  readonly plans: boolean
+}
+
+/** Column names that look like tenant keys (used for suggestions and for tables without RLS). */
+export const TENANT_LIKE_COLUMN =
+  '(^|_)(tenant|org|organization|organisation|account|team|workspace|company)(_id|_uuid|_key)?$'
+
+/** The tenant column of a relation: a per-table override, else the default (SQL, $n = overrides, $m = default). */
+function tenantColumnSql(schema: string, table: string, overrides: string, fallback: string): string {
+  return `COALESCE(${overrides}::jsonb ->> (${schema} || '.' || ${table}), ${overrides}::jsonb ->> ${table}::text, ${fallback})`
 }
 
 /** A table comment containing this marker declares the table shared on purpose (rule 9). */
@@ -44,7 +53,13 @@ SELECT current_setting('server_version_num')::int AS version_num,
        current_setting('server_version') AS version,
        current_database() AS database,
        me.rolname AS checker, me.rolsuper AS checker_superuser, me.rolbypassrls AS checker_bypassrls,
-       ns.oid AS schema_oid,
+       ARRAY(SELECT ns.oid FROM pg_namespace ns WHERE ns.nspname = ANY ($1::text[])
+              ORDER BY array_position($1::text[], ns.nspname::text))::int8[] AS schema_oids,
+       ARRAY(SELECT s FROM unnest($1::text[]) AS s
+              WHERE NOT EXISTS (SELECT 1 FROM pg_namespace ns WHERE ns.nspname = s)) AS missing_schemas,
+       ARRAY(SELECT ns.nspname::text FROM pg_namespace ns
+              WHERE app.oid IS NOT NULL AND ns.nspname = ANY ($1::text[])
+                AND has_schema_privilege(app.oid, ns.oid, 'CREATE') ORDER BY 1) AS app_create_schemas,
        app.oid AS app_oid, app.rolsuper AS app_superuser, app.rolbypassrls AS app_bypassrls,
        CASE WHEN app.oid IS NULL THEN false
             WHEN current_setting('server_version_num')::int >= 160000
@@ -58,7 +73,6 @@ SELECT current_setting('server_version_num')::int AS version_num,
             AND pg_has_role(app.oid, r.oid, 'MEMBER')
        ), '[]') AS privileged_memberships
   FROM pg_roles me
-  LEFT JOIN pg_namespace ns ON ns.nspname = $1
   LEFT JOIN pg_roles app ON app.rolname = $2
  WHERE me.rolname = current_user`
 
@@ -67,7 +81,7 @@ WITH code_owners AS (
   SELECT relowner AS owner FROM pg_class WHERE relkind IN ('v', 'm')
   UNION SELECT proowner FROM pg_proc WHERE prosecdef
 )
-SELECT c.oid, c.relname AS name, c.relkind AS kind, c.relispartition AS is_partition,
+SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relispartition AS is_partition,
        c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced,
        COALESCE(c.reloptions, '{}') AS options,
        o.rolname AS owner, o.rolcanlogin AS owner_can_login,
@@ -75,7 +89,10 @@ SELECT c.oid, c.relname AS name, c.relkind AS kind, c.relispartition AS is_parti
        c.relowner IN (SELECT owner FROM code_owners) AS owner_runs_code,
        pg_has_role($2::oid, c.relowner, 'MEMBER') AS app_is_owner,
        pg_has_role(current_user, c.relowner, 'MEMBER') AS checker_is_owner,
-       a.attnum AS tenant_attnum, format_type(a.atttypid, a.atttypmod) AS tenant_type,
+       a.attname AS tenant_name, a.attnum AS tenant_attnum, format_type(a.atttypid, a.atttypmod) AS tenant_type,
+       ARRAY(SELECT t.attname::text FROM pg_attribute t
+              WHERE t.attrelid = c.oid AND t.attnum > 0 AND NOT t.attisdropped AND t.attname ~* $5
+              ORDER BY t.attnum) AS tenant_like,
        COALESCE(obj_description(c.oid, 'pg_class'), '') AS comment,
        has_any_column_privilege($2::oid, c.oid, 'SELECT') AS app_select,
        has_any_column_privilege($2::oid, c.oid, 'INSERT') AS app_insert,
@@ -83,14 +100,17 @@ SELECT c.oid, c.relname AS name, c.relkind AS kind, c.relispartition AS is_parti
        has_table_privilege($2::oid, c.oid, 'DELETE') AS app_delete,
        has_table_privilege($2::oid, c.oid, 'TRUNCATE') AS app_truncate,
        has_any_column_privilege($2::oid, c.oid, 'REFERENCES') AS app_references,
+       has_table_privilege($2::oid, c.oid, 'TRIGGER') AS app_trigger,
        (a.attnum IS NOT NULL AND has_column_privilege($2::oid, c.oid, a.attnum, 'UPDATE')) AS app_update_tenant,
        has_any_column_privilege(c.oid, 'SELECT') AS checker_select
   FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_roles o ON o.oid = c.relowner
   LEFT JOIN pg_attribute a
-         ON a.attrelid = c.oid AND a.attname = $3 AND a.attnum > 0 AND NOT a.attisdropped
- WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
- ORDER BY c.relname`
+         ON a.attrelid = c.oid AND a.attname = ${tenantColumnSql('n.nspname', 'c.relname', '$4', '$3')}
+        AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE c.relnamespace = ANY ($1::oid[]) AND c.relkind IN ('r', 'p', 'v', 'm')
+ ORDER BY n.nspname, c.relname`
 
 const policiesSql = `
 SELECT p.polrelid AS table_oid, p.polname AS name, p.polcmd AS cmd, p.polpermissive AS permissive,
@@ -106,7 +126,7 @@ SELECT p.polrelid AS table_oid, p.polname AS name, p.polcmd AS cmd, p.polpermiss
            WHERE r <> 0 AND pg_has_role(current_user, r, 'USAGE'))) AS applies_to_checker
   FROM pg_policy p
   JOIN pg_class c ON c.oid = p.polrelid
- WHERE c.relnamespace = $1
+ WHERE c.relnamespace = ANY ($1::oid[])
  ORDER BY p.polrelid, p.polname`
 
 const indexesSql = `
@@ -117,13 +137,19 @@ SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique, 
                FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
                LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
               ORDER BY k.n) AS columns,
+       ARRAY(SELECT CASE WHEN a.attidentity <> '' THEN 'identity'
+                         ELSE pg_get_expr(ad.adbin, ad.adrelid) END
+               FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+               LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+               LEFT JOIN pg_attrdef ad ON ad.adrelid = i.indrelid AND ad.adnum = k.attnum
+              ORDER BY k.n) AS defaults,
        con.conname AS constraint_name, pg_get_indexdef(i.indexrelid) AS definition
   FROM pg_index i
   JOIN pg_class c ON c.oid = i.indrelid
   JOIN pg_class ic ON ic.oid = i.indexrelid
   LEFT JOIN pg_constraint con
          ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
- WHERE c.relnamespace = $1
+ WHERE c.relnamespace = ANY ($1::oid[])
  ORDER BY i.indrelid, ic.relname`
 
 const foreignKeysSql = `
@@ -140,8 +166,9 @@ SELECT con.conname AS name, con.conrelid AS table_oid, con.conkey AS attnums, co
   JOIN pg_class pc ON pc.oid = con.confrelid
   JOIN pg_namespace pn ON pn.oid = pc.relnamespace
   LEFT JOIN pg_attribute pa
-         ON pa.attrelid = pc.oid AND pa.attname = $2 AND pa.attnum > 0 AND NOT pa.attisdropped
- WHERE con.contype = 'f' AND c.relnamespace = $1 AND con.conparentid = 0
+         ON pa.attrelid = pc.oid AND pa.attname = ${tenantColumnSql('pn.nspname', 'pc.relname', '$3', '$2')}
+        AND pa.attnum > 0 AND NOT pa.attisdropped
+ WHERE con.contype = 'f' AND c.relnamespace = ANY ($1::oid[]) AND con.conparentid = 0
  ORDER BY con.conrelid, con.conname`
 
 const sequenceDefaultsSql = `
@@ -153,7 +180,7 @@ SELECT a.attrelid AS table_oid, a.attname::text AS column_name,
   JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
                   AND d.refclassid = 'pg_class'::regclass
   JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S'
- WHERE c.relnamespace = $1
+ WHERE c.relnamespace = ANY ($1::oid[])
 UNION ALL
 SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), s.oid::regclass::text, true
   FROM pg_depend d
@@ -161,7 +188,7 @@ SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), s.oid:
   JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
   JOIN pg_class c ON c.oid = a.attrelid
  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'i'
-   AND c.relnamespace = $1
+   AND c.relnamespace = ANY ($1::oid[])
  ORDER BY 1, 2`
 
 const viewDependenciesSql = `
@@ -169,7 +196,8 @@ SELECT DISTINCT rw.ev_class AS view_oid, vn.nspname AS view_schema, v.relname AS
        rc.oid AS ref_oid, rn.nspname AS ref_schema, rc.relname AS ref_name,
        (rc.relkind IN ('r', 'p') AND EXISTS (
           SELECT 1 FROM pg_attribute a
-           WHERE a.attrelid = rc.oid AND a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped))
+           WHERE a.attrelid = rc.oid AND a.attname = ${tenantColumnSql('rn.nspname', 'rc.relname', '$2', '$1')}
+             AND a.attnum > 0 AND NOT a.attisdropped))
          AS ref_is_tenant
   FROM pg_rewrite rw
   JOIN pg_class v ON v.oid = rw.ev_class AND v.relkind IN ('v', 'm')
@@ -219,7 +247,9 @@ interface SettingsRow {
   checker: string
   checker_superuser: boolean
   checker_bypassrls: boolean
-  schema_oid: number | null
+  schema_oids: string[]
+  missing_schemas: string[]
+  app_create_schemas: string[]
   app_oid: number | null
   app_superuser: boolean | null
   app_bypassrls: boolean | null
@@ -229,6 +259,7 @@ interface SettingsRow {
 
 interface RelationRow {
   oid: number
+  schema: string
   name: string
   kind: string
   is_partition: boolean
@@ -241,6 +272,8 @@ interface RelationRow {
   owner_runs_code: boolean
   app_is_owner: boolean
   checker_is_owner: boolean
+  tenant_name: string | null
+  tenant_like: string[]
   tenant_attnum: number | null
   tenant_type: string | null
   comment: string
@@ -250,6 +283,7 @@ interface RelationRow {
   app_delete: boolean
   app_truncate: boolean
   app_references: boolean
+  app_trigger: boolean
   app_update_tenant: boolean
   checker_select: boolean
 }
@@ -299,11 +333,12 @@ const isSecurityInvoker = (options: readonly string[]): boolean =>
 
 /** Reads the catalog into a snapshot. The caller owns the (READ ONLY) transaction. */
 export async function introspect(client: ClientBase, options: IntrospectOptions): Promise<CatalogSnapshot> {
-  const settings = (await client.query<SettingsRow>(settingsSql, [options.schema, options.appRole])).rows[0]!
-  if (settings.schema_oid === null) {
+  const settings = (await client.query<SettingsRow>(settingsSql, [options.schemas, options.appRole])).rows[0]!
+  const [missing] = settings.missing_schemas
+  if (missing !== undefined) {
     throw new RowfenceError('ROWFENCE_CHECK_TARGET_NOT_FOUND', {
-      message: `Schema "${options.schema}" does not exist`,
-      details: { schema: options.schema },
+      message: `Schema "${missing}" does not exist`,
+      details: { schema: missing },
     })
   }
   if (settings.app_oid === null) {
@@ -312,18 +347,25 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
       details: { appRole: options.appRole },
     })
   }
-  const schemaOid = settings.schema_oid
+  const schemaOid = settings.schema_oids.map(Number)
+  const overrides = JSON.stringify(options.tenantColumns ?? {})
   const appOid = settings.app_oid
 
   const relationRows = (
-    await client.query<RelationRow>(relationsSql, [schemaOid, appOid, options.tenantColumn])
+    await client.query<RelationRow>(relationsSql, [
+      schemaOid,
+      appOid,
+      options.tenantColumn,
+      overrides,
+      TENANT_LIKE_COLUMN,
+    ])
   ).rows
   const shared = new Set(options.sharedTables)
   const relations: Relation[] = relationRows.map((row) => ({
     oid: row.oid,
-    schema: options.schema,
+    schema: row.schema,
     name: row.name,
-    displayName: `${options.schema}.${row.name}`,
+    displayName: `${row.schema}.${row.name}`,
     kind: relationKinds[row.kind] ?? 'table',
     isPartition: row.is_partition,
     owner: row.owner,
@@ -335,11 +377,12 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
     rlsEnabled: row.rls_enabled,
     rlsForced: row.rls_forced,
     tenantColumn:
-      row.tenant_attnum === null ? null : { attnum: row.tenant_attnum, type: row.tenant_type ?? 'unknown' },
+      row.tenant_attnum === null
+        ? null
+        : { name: row.tenant_name ?? '', attnum: row.tenant_attnum, type: row.tenant_type ?? 'unknown' },
+    tenantLikeColumns: row.tenant_like,
     shared:
-      row.comment.includes(SHARED_MARKER) ||
-      shared.has(row.name) ||
-      shared.has(`${options.schema}.${row.name}`),
+      row.comment.includes(SHARED_MARKER) || shared.has(row.name) || shared.has(`${row.schema}.${row.name}`),
     securityInvoker: isSecurityInvoker(row.options),
     app: {
       select: row.app_select,
@@ -348,6 +391,7 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
       delete: row.app_delete,
       truncate: row.app_truncate,
       references: row.app_references,
+      trigger: row.app_trigger,
       updateTenantColumn: row.app_update_tenant,
     },
     checkerCanSelect: row.checker_select,
@@ -388,9 +432,9 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
 
   // One client runs one query at a time; these are sequential on purpose.
   const indexRows = await client.query(indexesSql, [schemaOid])
-  const foreignKeyRows = await client.query(foreignKeysSql, [schemaOid, options.tenantColumn])
+  const foreignKeyRows = await client.query(foreignKeysSql, [schemaOid, options.tenantColumn, overrides])
   const sequenceRows = await client.query(sequenceDefaultsSql, [schemaOid])
-  const viewRows = await client.query(viewDependenciesSql, [options.tenantColumn])
+  const viewRows = await client.query(viewDependenciesSql, [options.tenantColumn, overrides])
   const functionRows = await client.query(functionsSql(settings.version_num), [[...functionOids], appOid])
   const operatorRows = await client.query(operatorsSql, [[...operatorOids]])
 
@@ -405,6 +449,7 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
       valid: Boolean(row.valid),
       keyAttnums: (row.attnums as number[]).slice(0, keyCount),
       keyColumns: (row.columns as (string | null)[]).slice(0, keyCount),
+      keyDefaults: (row.defaults as (string | null)[]).slice(0, keyCount),
       constraint: (row.constraint_name as string | null) ?? null,
       definition: String(row.definition),
     }
@@ -482,13 +527,13 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
     ]),
   )
 
-  const plans = new Map<number, PlanEvidence>()
-  const snapshot: CatalogSnapshot = {
+  return {
     serverVersionNum: settings.version_num,
     serverVersion: settings.version,
     database: settings.database,
-    schema: options.schema,
+    schemas: options.schemas,
     tenantColumn: options.tenantColumn,
+    appCreateSchemas: settings.app_create_schemas,
     checker: {
       name: settings.checker,
       superuser: settings.checker_superuser,
@@ -512,12 +557,6 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
     foreignKeys,
     sequenceDefaults,
     viewDependencies,
-    plans,
-  }
-  // Filled in place, so the snapshot (and its cached policy analyzer) is built once.
-  await collectPlans(client, snapshot, plans, {
     canBecomeApp: settings.can_become_app,
-    enabled: options.plans,
-  })
-  return snapshot
+  }
 }

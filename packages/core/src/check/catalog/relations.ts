@@ -1,29 +1,5 @@
-import { createHash } from 'node:crypto'
-import type { CatalogSnapshot, Command, Finding, Relation, Rule } from './types.ts'
-
-/** Rule id + table + object: what a finding is about, never how it is worded or any OID. */
-export function fingerprintOf(ruleId: string, table: string | null, object: string | null): string {
-  return createHash('sha256')
-    .update(`${ruleId}\u0000${table ?? ''}\u0000${object ?? ''}`)
-    .digest('hex')
-    .slice(0, 20)
-}
-
-export function createFinding(
-  rule: Pick<Rule, 'id' | 'severity'>,
-  details: { table: string | null; object?: string | null; message: string; fix: string },
-): Finding {
-  const object = details.object ?? null
-  return {
-    ruleId: rule.id,
-    severity: rule.severity,
-    table: details.table,
-    object,
-    message: details.message,
-    fix: details.fix,
-    fingerprint: fingerprintOf(rule.id, details.table, object),
-  }
-}
+/** Which relations of a snapshot are tenant tables, and what the app role may do with them. */
+import type { CatalogSnapshot, Command, Relation } from '../types.ts'
 
 /**
  * The tenant tables in scope: tables with the tenant column. Partitions count only when the app role
@@ -36,6 +12,11 @@ export function tenantTables(snapshot: CatalogSnapshot): Relation[] {
       (relation.kind === 'table' || relation.kind === 'partitioned') &&
       (!relation.isPartition || grantedCommands(relation).length > 0 || relation.app.truncate),
   )
+}
+
+/** The tenant column of a tenant table (every relation `tenantTables` returns has one). */
+export function tenantColumnOf(relation: Relation): string {
+  return relation.tenantColumn?.name ?? ''
 }
 
 /** The DML commands the app role may run on a relation. */

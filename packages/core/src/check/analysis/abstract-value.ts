@@ -11,7 +11,14 @@ export type Value =
   | { readonly k: 'null' }
   | { readonly k: 'error' }
   | { readonly k: 'bool'; readonly v: boolean }
-  | { readonly k: 'const'; readonly type: number; readonly key: string; readonly text: string | undefined }
+  | {
+      readonly k: 'const'
+      readonly type: number
+      readonly key: string
+      readonly text: string | undefined
+      /** The session's role name (`current_user`): a role-per-tenant app pins tenants with it. */
+      readonly role?: true
+    }
   /** The row's tenant column (or a cast of it). */
   | { readonly k: 'row' }
   /** The tenant context holding a valid tenant that is not the row's. */
@@ -109,6 +116,8 @@ export function equal(a: Value, b: Value): Value {
   }
   const constant = a.k === 'const' ? a : b.k === 'const' ? b : undefined
   const other = constant === a ? b : a
+  // A role-per-tenant pin (`tenant_id::text = current_user`): the role is the caller's own tenant.
+  if (constant?.role && other.k === 'row') return bool(false)
   if (constant && (other.k === 'row' || other.k === 'ctx')) {
     // A tenant value is never ''; any other constant is a hard-coded tenant (data) or a value the app
     // could set the context to (setting).
@@ -158,5 +167,11 @@ export function cast(value: Value, resultType: number | undefined): Value {
   const textResult = resultType !== undefined && textLikeTypes.has(resultType)
   if (value.text === '' && !textResult) return ERROR // ''::uuid, ''::int raise
   if (textResult) return value
-  return { k: 'const', type: resultType ?? value.type, key: `${value.key}`, text: undefined }
+  return {
+    k: 'const',
+    type: resultType ?? value.type,
+    key: `${value.key}`,
+    text: undefined,
+    ...(value.role ? { role: true as const } : {}),
+  }
 }

@@ -4,8 +4,8 @@
  * The file is sorted and has no timestamps: re-writing an unchanged baseline gives the same bytes.
  */
 import { readFile, writeFile } from 'node:fs/promises'
-import { RowfenceError } from '../errors.ts'
-import type { Finding } from './types.ts'
+import { RowfenceError } from '../../errors.ts'
+import type { Finding } from '../types.ts'
 
 export interface BaselineEntry {
   readonly fingerprint: string

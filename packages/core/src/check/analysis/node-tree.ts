@@ -174,18 +174,11 @@ export function fieldNodes(node: PgNode, name: string): PgNode[] {
   return Array.isArray(value) ? value.filter((item): item is PgNode => isNode(item)) : []
 }
 
-const walked = new WeakMap<object, ReadonlyArray<{ node: PgNode; depth: number }>>()
-
 /** Every node in a tree, depth first, with how many sub-queries (SubLinks) deep it sits. */
 export function walkNodes(
   value: PgValue | undefined,
   depth = 0,
 ): ReadonlyArray<{ node: PgNode; depth: number }> {
-  const cacheable = depth === 0 && typeof value === 'object' && value !== null
-  if (cacheable) {
-    const known = walked.get(value)
-    if (known) return known
-  }
   const found: Array<{ node: PgNode; depth: number }> = []
   const visit = (current: PgValue | undefined, level: number): void => {
     if (current === null || current === undefined || typeof current === 'string') return
@@ -200,7 +193,6 @@ export function walkNodes(
     }
   }
   visit(value, depth)
-  if (cacheable) walked.set(value, found)
   return found
 }
 

@@ -21,12 +21,14 @@ import {
   type Truth,
   type Value,
 } from './abstract-value.ts'
+import { qualifiedName, quoteIdentifier } from '../../sql/identifier.ts'
 import {
   constBoolean,
   constText,
   fieldNode,
   fieldNodes,
   fieldNumber,
+  fieldString,
   isNode,
   walkNodes,
   type PgNode,
@@ -34,6 +36,7 @@ import {
 } from './node-tree.ts'
 import {
   containsTenantVar,
+  containsVar,
   Evaluator,
   isTenantVar,
   simpleSubSelect,
@@ -48,7 +51,7 @@ import type {
   Policy,
   PolicyExpression,
   Relation,
-} from './types.ts'
+} from '../types.ts'
 
 export type Verdict =
   /** Never TRUE for another tenant's row, whatever the context state. */
@@ -62,6 +65,64 @@ export type Verdict =
   /** Other tenants' rows pass depending on data (no tenant predicate holds them back). */
   | { readonly kind: 'not-scoped' }
 
+/** How the app pins a tenant column, as SQL a fix can reuse. */
+export interface TenantPin {
+  /** A boolean SQL expression over the tenant column, e.g. `"tenant_id" = (SELECT app.tenant())`. */
+  readonly predicate: string
+  /** Where it came from, for messages. */
+  readonly source: string
+}
+
+/** The top-level AND conjuncts of a policy expression, each with its deparsed text. */
+function conjuncts(tree: PgNode, sql: string): Array<{ node: PgNode; sql: string }> {
+  if (tree.type === 'BOOLEXPR' && fieldString(tree, 'boolop') === 'and') {
+    const args = fieldNodes(tree, 'args')
+    const parts = splitTopLevel(stripParens(sql), ' AND ')
+    if (parts.length === args.length) return args.map((node, i) => ({ node, sql: stripParens(parts[i]!) }))
+    return []
+  }
+  return [{ node: tree, sql: stripParens(sql) }]
+}
+
+/** Removes parentheses that enclose the whole expression. */
+function stripParens(sql: string): string {
+  let text = sql.trim()
+  while (text.startsWith('(') && text.endsWith(')') && splitTopLevel(text, '\u0000', true).length === 1) {
+    text = text.slice(1, -1).trim()
+  }
+  return text
+}
+
+/**
+ * Splits SQL text at a separator outside parentheses and quotes. With `wholeCheck`, returns one part
+ * only when the first parenthesis closes at the very end (used to strip enclosing parentheses).
+ */
+function splitTopLevel(sql: string, separator: string, wholeCheck = false): string[] {
+  const parts: string[] = []
+  let depth = 0
+  let start = 0
+  let quote: string | null = null
+  for (let i = 0; i < sql.length; i++) {
+    const char = sql[i]!
+    if (quote) {
+      if (char === quote) quote = null
+      continue
+    }
+    if (char === "'" || char === '"') quote = char
+    else if (char === '(') depth++
+    else if (char === ')') {
+      depth--
+      if (wholeCheck && depth === 0 && i < sql.length - 1) return [sql, '']
+    } else if (depth === 0 && !wholeCheck && sql.startsWith(separator, i)) {
+      parts.push(sql.slice(start, i))
+      start = i + separator.length
+      i += separator.length - 1
+    }
+  }
+  parts.push(sql.slice(start))
+  return parts
+}
+
 export interface ExpressionFacts {
   /** Every read of a context setting, directly or through a context function. */
   readonly reads: readonly ContextRead[]
@@ -72,16 +133,18 @@ export interface ExpressionFacts {
 }
 
 /**
- * One analyzer per snapshot: knows which functions read the context, which settings are the tenant
- * context, and memoizes verdicts per policy.
+ * The analysis step: one analyzer per snapshot (built by `analyze()` and passed to plans and rules):
+ * knows which functions read the context, which settings are the tenant context, and memoizes
+ * verdicts per policy inside itself.
  */
 export class PolicyAnalyzer implements EvaluatorHost {
   readonly #snapshot: CatalogSnapshot
   readonly #contextFunctions: ReadonlyMap<number, readonly string[]>
   readonly #tenantKeys = new Set<string>()
   readonly #verdicts = new Map<string, Verdict>()
-  readonly #facts = new WeakMap<PolicyExpression, ExpressionFacts>()
+  readonly #facts = new Map<PolicyExpression, ExpressionFacts>()
   readonly #byTable = new Map<number, Policy[]>()
+  readonly #pins = new Map<string, TenantPin | null>()
 
   constructor(snapshot: CatalogSnapshot) {
     this.#snapshot = snapshot
@@ -98,6 +161,11 @@ export class PolicyAnalyzer implements EvaluatorHost {
         if (expression?.tree) this.#collectTenantKeys(expression.tree, attnum)
       }
     }
+  }
+
+  /** The catalog snapshot this analysis is of (never changed). */
+  get snapshot(): CatalogSnapshot {
+    return this.#snapshot
   }
 
   /** Functions that read a setting (directly or through another such function), with the settings. */
@@ -123,6 +191,83 @@ export class PolicyAnalyzer implements EvaluatorHost {
     return [...settings]
   }
 
+  /**
+   * The app's own tenant predicate for a tenant column, inferred from the policies that pin it: the
+   * most used pinning conjunct (as PostgreSQL deparses it), or a comparison with the schema's
+   * zero-argument tenant context function. Null when the schema shows none: fixes then say so
+   * instead of inventing a setting the app never sets.
+   */
+  tenantPin(column: string): TenantPin | null {
+    if (this.#pins.has(column)) return this.#pins.get(column) ?? null
+    const pin = this.#inferPin(column)
+    this.#pins.set(column, pin)
+    return pin
+  }
+
+  #inferPin(column: string): TenantPin | null {
+    const counts = new Map<string, { pin: TenantPin; count: number; leaky: boolean }>()
+    const add = (pin: TenantPin, leaky: boolean): void => {
+      const known = counts.get(pin.predicate)
+      if (known) known.count++
+      else counts.set(pin.predicate, { pin, count: 1, leaky })
+    }
+    for (const policy of this.#snapshot.policies) {
+      const tenant = policy.table.tenantColumn
+      if (!tenant || tenant.name !== column) continue
+      for (const expression of [policy.using, policy.withCheck]) {
+        if (!expression?.tree) continue
+        for (const conjunct of conjuncts(expression.tree, expression.sql)) {
+          if (this.#verdictOf(policy.table, { sql: conjunct.sql, tree: conjunct.node }).kind !== 'guard')
+            continue
+          const leaky: string[] = []
+          this.#collectLeaky(conjunct.node, tenant.attnum, leaky, column)
+          const fn = this.#contextFunctionCompared(conjunct.node, tenant.attnum)
+          if (fn) {
+            const call = `(SELECT ${qualifiedName(fn.schema, fn.name)}())`
+            add(
+              { predicate: `${quoteIdentifier(column)} = ${call}`, source: `${fn.schema}.${fn.name}()` },
+              false,
+            )
+          } else {
+            const source = `policy ${policy.name} on ${policy.table.displayName}`
+            add({ predicate: conjunct.sql.replace(/\s*\n\s*/g, ' '), source }, leaky.length > 0)
+          }
+        }
+      }
+    }
+    // Pins that apply a non-LEAKPROOF cast or function to the column come last.
+    const best = [...counts.values()].sort(
+      (a, b) => Number(a.leaky) - Number(b.leaky) || b.count - a.count,
+    )[0]
+    if (best) return best.pin
+    // No policy pins this column yet: a zero-argument STABLE function that reads a tenant setting.
+    const fn = [...this.#contextFunctions]
+      .map(([oid, settings]) => ({ fn: this.#snapshot.functions.get(oid)!, settings }))
+      .find(
+        ({ fn, settings }) =>
+          fn.identityArguments === '' &&
+          fn.volatility === 'stable' &&
+          settings.some((setting) => /tenant/i.test(setting)),
+      )?.fn
+    if (!fn) return null
+    return {
+      predicate: `${quoteIdentifier(column)} = (SELECT ${qualifiedName(fn.schema, fn.name)}())`,
+      source: `${fn.schema}.${fn.name}()`,
+    }
+  }
+
+  /** `column = fn()` or `column = (SELECT fn())` with a zero-argument context function: that function. */
+  #contextFunctionCompared(node: PgNode, attnum: number): FunctionInfo | undefined {
+    if (node.type !== 'OPEXPR' || this.operatorName(fieldNumber(node, 'opno') ?? 0) !== '=') return undefined
+    const args = fieldNodes(node, 'args').map(stripRelabel)
+    if (args.length !== 2 || !args.some((arg) => isTenantVar(arg, attnum, 0))) return undefined
+    const other = args.find((arg) => !isTenantVar(arg, attnum, 0))
+    const call = other?.type === 'SUBLINK' ? simpleSubSelect(other) : other
+    if (call?.type !== 'FUNCEXPR' || fieldNodes(call, 'args').length > 0) return undefined
+    const oid = fieldNumber(call, 'funcid') ?? 0
+    return this.#contextFunctions.has(oid) ? this.#snapshot.functions.get(oid) : undefined
+  }
+
   /** Every policy on a table (whoever it applies to). */
   policiesOf(table: Relation): readonly Policy[] {
     return this.#byTable.get(table.oid) ?? []
@@ -136,7 +281,9 @@ export class PolicyAnalyzer implements EvaluatorHost {
     const leakyCalls: string[] = []
     const attnum = table.tenantColumn?.attnum
     this.#collectReads(expression.tree, false, reads)
-    if (attnum !== undefined) this.#collectLeaky(expression.tree, attnum, leakyCalls)
+    if (attnum !== undefined) {
+      this.#collectLeaky(expression.tree, attnum, leakyCalls, table.tenantColumn?.name ?? '')
+    }
     const otherSettings = [
       ...new Set(reads.filter((read) => !this.#tenantKeys.has(read.key)).map((read) => read.label)),
     ]
@@ -222,6 +369,8 @@ export class PolicyAnalyzer implements EvaluatorHost {
       }
     }
     if (!this.#contextFunctions.has(oid)) return undefined
+    // A function of the row (a membership helper) is not a read of the context.
+    if (fieldNodes(node, 'args').some((arg) => containsVar(arg))) return undefined
     return {
       key: `function:${oid}`,
       label: `${fn.schema}.${fn.name}()`,
@@ -245,6 +394,15 @@ export class PolicyAnalyzer implements EvaluatorHost {
     const fn = this.#snapshot.functions.get(read.functionOid)
     const returnsText = fn ? /^(text|character varying|character|name)$/.test(fn.returnType) : false
     return returnsText ? { k: 'const', type: 25, key: '', text: '' } : NULL
+  }
+
+  isMembershipCheck(oid: number): boolean {
+    const fn = this.#snapshot.functions.get(oid)
+    if (!fn || fn.isSystem || fn.identityArguments === '' || fn.returnType !== 'boolean') return false
+    if (fn.volatility === 'volatile') return false
+    const identity =
+      this.#contextFunctions.has(oid) || /\b(current_user|session_user|current_role)\b/i.test(fn.source)
+    return identity && /\bfrom\b/i.test(fn.source)
   }
 
   functionInfo(oid: number): FunctionInfo | undefined {
@@ -313,8 +471,7 @@ export class PolicyAnalyzer implements EvaluatorHost {
     }
   }
 
-  #collectLeaky(tree: PgNode, attnum: number, out: string[]): void {
-    const column = this.#snapshot.tenantColumn
+  #collectLeaky(tree: PgNode, attnum: number, out: string[], column: string): void {
     for (const { node, depth } of walkNodes(tree)) {
       const args = node.type === 'COERCEVIAIO' ? [fieldNode(node, 'arg')] : fieldNodes(node, 'args')
       const onTenant = args.some((arg) => arg && isTenantVar(stripRelabel(arg), attnum, depth))
@@ -371,14 +528,7 @@ export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
-const analyzers = new WeakMap<CatalogSnapshot, PolicyAnalyzer>()
-
-/** The analyzer for a snapshot (created once, then shared by every rule). */
-export function policyAnalyzer(snapshot: CatalogSnapshot): PolicyAnalyzer {
-  let analyzer = analyzers.get(snapshot)
-  if (!analyzer) {
-    analyzer = new PolicyAnalyzer(snapshot)
-    analyzers.set(snapshot, analyzer)
-  }
-  return analyzer
+/** Analyzes a snapshot (introspect -> analyze -> plans -> rules). */
+export function analyze(snapshot: CatalogSnapshot): PolicyAnalyzer {
+  return new PolicyAnalyzer(snapshot)
 }

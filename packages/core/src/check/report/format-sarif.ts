@@ -2,8 +2,8 @@
  * SARIF 2.1.0 for code-scanning UIs. A database has no source files, so results carry logical
  * locations (`database/schema.table`) rather than physical ones.
  */
-import type { CheckReport } from './check-database.ts'
-import type { Finding, Severity } from './types.ts'
+import type { CheckReport } from '../check-database.ts'
+import type { Finding, Severity } from '../types.ts'
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
 
@@ -46,7 +46,12 @@ export function toSarif(report: CheckReport): SarifLog {
       },
     ],
     partialFingerprints: { 'rowfence/v1': finding.fingerprint },
-    properties: { object: finding.object, fix: finding.fix },
+    properties: {
+      object: finding.object,
+      fix: finding.fix,
+      fixStatus: finding.fixStatus,
+      ...(finding.fixNote === undefined ? {} : { fixNote: finding.fixNote }),
+    },
     ...(baselined
       ? { suppressions: [{ kind: 'external', justification: 'accepted in the rowfence baseline' }] }
       : {}),
@@ -76,6 +81,7 @@ export function toSarif(report: CheckReport): SarifLog {
         properties: {
           database: report.database,
           schema: report.schema,
+          schemas: report.schemas,
           appRole: report.appRole,
           tenantColumn: report.tenantColumn,
         },

@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { ClientBase } from 'pg'
-import { qualifiedName, quoteIdentifier } from '../sql/identifier.ts'
-import { tenantTables } from './finding.ts'
+import { qualifiedName, quoteIdentifier } from '../../sql/identifier.ts'
+import { tenantTables } from '../catalog/relations.ts'
 import { contextCallPatterns, perRowContextReads } from './plan-analysis.ts'
-import { policyAnalyzer } from './policy-analysis.ts'
-import type { CatalogSnapshot, Command, PlanEvidence, Policy, Relation } from './types.ts'
+import type { PolicyAnalyzer } from './policy-analysis.ts'
+import type { CatalogSnapshot, Command, PlanEvidence, Policy, Relation } from '../types.ts'
 
 /** How EXPLAIN statements for one table are made, or why they cannot be. */
 type PlanTarget =
@@ -25,12 +25,13 @@ const PLAN_BATCH = 60
  */
 export async function collectPlans(
   client: ClientBase,
-  snapshot: CatalogSnapshot,
-  evidence: Map<number, PlanEvidence>,
-  options: { readonly canBecomeApp: boolean; readonly enabled: boolean },
-): Promise<void> {
-  const { canBecomeApp, enabled } = options
-  const analyzer = policyAnalyzer(snapshot)
+  analyzer: PolicyAnalyzer,
+  options: { readonly enabled: boolean },
+): Promise<Map<number, PlanEvidence>> {
+  const snapshot = analyzer.snapshot
+  const evidence = new Map<number, PlanEvidence>()
+  const canBecomeApp = snapshot.canBecomeApp
+  const { enabled } = options
   const candidates = tenantTables(snapshot).filter(
     (table) =>
       table.rlsEnabled &&
@@ -43,10 +44,10 @@ export async function collectPlans(
               analyzer.facts(table, policy.withCheck).reads.length > 0),
         ),
   )
-  if (candidates.length === 0) return
+  if (candidates.length === 0) return evidence
   if (!enabled) {
     for (const table of candidates) evidence.set(table.oid, { kind: 'unavailable', reason: 'plans are off' })
-    return
+    return evidence
   }
 
   const actAsApp = snapshot.checker.name === snapshot.app.name || canBecomeApp
@@ -77,7 +78,7 @@ export async function collectPlans(
     const statements: Array<{ command: Command; sql: string }> = []
     if (table.app.select) statements.push({ command: 'SELECT', sql: `${explain} SELECT 1 FROM ${name}` })
     if (table.app.updateTenantColumn && (!table.app.select || ownReads('UPDATE'))) {
-      const column = quoteIdentifier(snapshot.tenantColumn)
+      const column = quoteIdentifier(table.tenantColumn!.name)
       statements.push({ command: 'UPDATE', sql: `${explain} UPDATE ${name} SET ${column} = DEFAULT` })
     }
     if (table.app.delete && (!table.app.select || ownReads('DELETE'))) {
@@ -97,7 +98,7 @@ export async function collectPlans(
     if ('unavailable' in target)
       evidence.set(target.table.oid, { kind: 'unavailable', reason: target.unavailable })
   }
-  if (planned.length === 0) return
+  if (planned.length === 0) return evidence
 
   const patterns = contextCallPatterns(
     [...analyzer.contextFunctions.keys()].map((oid) => snapshot.functions.get(oid)!.name),
@@ -150,6 +151,7 @@ export async function collectPlans(
     await client.query('ROLLBACK TO SAVEPOINT rowfence_check_plans')
     await client.query('RELEASE SAVEPOINT rowfence_check_plans')
   }
+  return evidence
 }
 
 /** Why planning as the checking role would not show the app role's policies, or null when it would. */
