@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
@@ -12,8 +11,8 @@ import {
   migrationStatus,
 } from '@rowfence/core/migrate'
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
+import { runCli } from '../../cli/test/support/run-cli.ts'
 
-const rowfenceBin = resolve(import.meta.dirname, '../../../node_modules/.bin/rowfence')
 const cleanups: (() => Promise<void>)[] = []
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
@@ -47,22 +46,12 @@ const values = async (pool: pg.Pool, table: string): Promise<number[]> =>
 
 const ids = (migrations: readonly { id: string }[]): string[] => migrations.map((migration) => migration.id)
 
-/** Runs the real CLI as its own process, as the owner role of a test database. */
+/** Runs the real CLI (from its sources) as its own process, as the owner role of a test database. */
 function rowfence(
   args: string[],
   databaseUrl: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl }
-    delete env['APP_DATABASE_URL']
-    const child = spawn(process.execPath, [rowfenceBin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('error', fail)
-    child.on('close', (code) => done({ code, stdout, stderr }))
-  })
+  return runCli(args, { env: { DATABASE_URL: databaseUrl, APP_DATABASE_URL: '' } })
 }
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
