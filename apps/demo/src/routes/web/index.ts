@@ -33,6 +33,8 @@ export async function webRoutes(app: FastifyInstance, options: WebOptions): Prom
     const failure = toHttpError(error)
     if (failure.statusCode >= 500) request.log.error({ err: error, code: failure.code }, 'page failed')
     htmlSecurityHeaders(reply)
+    const retryAfter = failure.details?.['retryAfterSeconds']
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
     return reply
       .code(failure.statusCode)
       .send(errorPage({ status: failure.statusCode, code: failure.code, message: failure.message }))
