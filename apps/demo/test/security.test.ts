@@ -12,7 +12,7 @@ import { bearer, buildTestApp } from './support.ts'
  * Issue 16: each attack is performed first, then the fixed behaviour asserted. Limits and revocations
  * must hold across server processes, so most tests run against two app instances on one database.
  */
-const [alpha, bravo, charlie] = articlesDemo as unknown as [
+const [alpha, , charlie] = articlesDemo as unknown as [
   (typeof articlesDemo)[number],
   (typeof articlesDemo)[number],
   (typeof articlesDemo)[number],
@@ -480,6 +480,5 @@ describe('two processes share the state', () => {
       password: DEMO_PASSWORD,
     })
     expect(other.statusCode).toBe(429)
-    expect(bravo.id).not.toBe(alpha.id)
   })
 })
