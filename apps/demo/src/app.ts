@@ -3,18 +3,22 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { Pool } from 'pg'
-import type { TenantDatabase } from '@rowfence/core'
-import { LoginLimiter } from './auth/login-limiter.ts'
+import { RowfenceError, type TenantDatabase } from '@rowfence/core'
+import { LOGIN_WINDOW_SECONDS, LoginLimiter } from './auth/login-limiter.ts'
+import { TokenRevocations } from './auth/revocations.ts'
 import { secretKey } from './auth/token.ts'
 import { createAuthenticate } from './plugins/authenticate.ts'
-import { registerErrorHandling } from './plugins/error-handler.ts'
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './plugins/error-handler.ts'
+import { registerRejectNul } from './plugins/reject-nul.ts'
 import { RequestLog } from './plugins/request-log.ts'
+import { registerSecurityHeaders } from './plugins/security-headers.ts'
+import { buildValidator } from './plugins/validation.ts'
 import { benchRoutes, type BenchRoutesOptions } from './routes/bench.ts'
 import { itemRoutes } from './routes/items.ts'
 import { allSchemas } from './routes/schemas.ts'
 import { articlesApiRoutes } from './routes/articles-api.ts'
 import { apiTokenRoutes } from './routes/api-tokens.ts'
-import { webRoutes } from './routes/web.ts'
+import { webRoutes } from './routes/web/index.ts'
 import { tenantRoutes } from './routes/tenants.ts'
 
 export interface DemoAppOptions {
@@ -27,8 +31,12 @@ export interface DemoAppOptions {
   readonly authPool?: Pool | undefined
   /** Platform operators (rowfence_admin). Without it, the admin pages are not served. */
   readonly adminPool?: Pool | undefined
-  /** Trust X-Forwarded-* from a proxy in front (Fastify's trustProxy): needed for Secure cookies behind TLS termination. */
-  readonly trustProxy?: boolean | string | undefined
+  /**
+   * Whose X-Forwarded-* to believe (client address, HTTPS): a hop count (1 = the one proxy in front) or
+   * the proxies' addresses/CIDRs. Needed for Secure cookies and per-address login limits behind a proxy.
+   * Never "every hop": `true` is refused, since then any client picks its own address.
+   */
+  readonly trustProxy?: false | number | string | readonly string[] | undefined
   /** pino options, or false to silence logs (tests). */
   readonly logger?: FastifyServerOptions['logger'] | undefined
   /**
@@ -40,19 +48,41 @@ export interface DemoAppOptions {
 
 export const APP_VERSION = '0.1.0'
 
+function trustedProxies(
+  value: DemoAppOptions['trustProxy'],
+): false | string[] | ((address: string, hop: number) => boolean) {
+  if (value === undefined || value === false || value === 0) return false
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) {
+    // Hop 0 is the socket's peer; trusting `value` hops believes that many proxies, not every entry.
+    return function trustHops(_address: string, hop: number) {
+      return hop < value
+    }
+  }
+  if (typeof value === 'string') return value.split(',').map((entry) => entry.trim())
+  if (Array.isArray(value)) return [...(value as readonly string[])]
+  throw new RowfenceError('ROWFENCE_CONFIG_INVALID', {
+    message: 'trustProxy must be a hop count or proxy addresses; trusting every hop is refused',
+  })
+}
+
 export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] },
     genReqId: () => randomUUID(),
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: trustedProxies(options.trustProxy),
     logController: new RequestLog(),
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 64 * 1024,
-    // Unknown properties are rejected (400), not silently dropped: a typo such as ?limt=5 is an error.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Strict JSON bodies, coerced query strings and forms, unknown properties rejected: see validation.ts.
+    schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
+    // Errors before routing (undecodable URL) and from the HTTP parser answer as { code, message } too.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   })
 
+  registerSecurityHeaders(app)
   registerErrorHandling(app)
+  registerRejectNul(app)
   for (const schema of allSchemas) app.addSchema(schema)
 
   await app.register(swagger, {
@@ -70,16 +100,20 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
 
   app.get('/openapi.json', { schema: { hide: true } }, async function openapiDocument() {
     return app.swagger()
   })
 
   const key = secretKey(options.jwtSecret)
+  // Revoked token ids live in PostgreSQL, reached through the login role (or the admin role).
+  const revocationPool = options.authPool ?? options.adminPool
+  const revocations = revocationPool ? new TokenRevocations(revocationPool) : undefined
   const authenticate = createAuthenticate({
     key,
     trustTenantHeader: options.trustTenantHeader ?? false,
+    revocations,
   })
   await app.register(async function tenantApi(api) {
     api.addHook('onRequest', authenticate)
@@ -89,16 +123,26 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
     if (options.benchRoutes) benchRoutes(api, options.benchRoutes)
   })
 
-  // Failed logins are limited per client address and per tenant+user, shared by the API and the pages.
-  const limiter = new LoginLimiter({ maxFailures: { ip: 20, user: 5 }, windowMs: 15 * 60_000 })
-  if (options.authPool) {
-    apiTokenRoutes(app, { authPool: options.authPool, limiter, jwtSecret: options.jwtSecret })
+  // Failed logins are limited per client address and per user + address, in PostgreSQL (every process
+  // shares them), for the API and the pages alike.
+  const limiter = new LoginLimiter({ windowSeconds: LOGIN_WINDOW_SECONDS })
+  if (options.authPool && revocations) {
+    await app.register(async function apiTokens(scope) {
+      apiTokenRoutes(scope, {
+        authPool: options.authPool!,
+        limiter,
+        jwtSecret: options.jwtSecret,
+        revocations,
+        authenticate,
+      })
+    })
   }
   await app.register(webRoutes, {
     db: options.db,
     authPool: options.authPool,
     adminPool: options.adminPool,
     limiter,
+    revocations,
     jwtSecret: options.jwtSecret,
     key,
   })

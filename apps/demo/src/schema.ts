@@ -8,6 +8,7 @@ import {
   timestamptz,
   uuid,
 } from '@rowfence/core/schema'
+import { ARTICLE_LIMITS } from './data/article-limits.ts'
 
 /**
  * The demo's database, defined once in TypeScript. `npx rowfence generate` turns changes to it into the
@@ -48,9 +49,9 @@ export const articles = tenantTable('articles', {
   columns: {
     id: uuid().primaryKey().defaultRandom(),
     user_id: uuid().notNull(),
-    title: text().notNull().length(1, 200),
-    body: text().notNull().default('').length(0, 20000),
-    pages: integer().notNull().default(0).min(0).max(100000),
+    title: text().notNull().length(ARTICLE_LIMITS.title.min, ARTICLE_LIMITS.title.max),
+    body: text().notNull().default('').length(ARTICLE_LIMITS.body.min, ARTICLE_LIMITS.body.max),
+    pages: integer().notNull().default(0).min(ARTICLE_LIMITS.pages.min).max(ARTICLE_LIMITS.pages.max),
     created_at: timestamptz().notNull().defaultNow(),
     updated_at: timestamptz().notNull().defaultNow(),
   },

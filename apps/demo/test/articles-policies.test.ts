@@ -133,9 +133,9 @@ describe('storage accounting', () => {
     )
     const recomputed = await superuser.query(
       `SELECT tenant_id, table_name, rows, bytes FROM (
-         SELECT tenant_id, 'articles' AS table_name, count(*)::int AS rows, sum(pg_column_size(a.*))::int AS bytes FROM articles a GROUP BY tenant_id
+         SELECT tenant_id, 'articles' AS table_name, count(*)::int AS rows, sum(octet_length(a.*::text))::int AS bytes FROM articles a GROUP BY tenant_id
          UNION ALL
-         SELECT tenant_id, 'users', count(*)::int, sum(pg_column_size(u.*))::int FROM users u GROUP BY tenant_id
+         SELECT tenant_id, 'users', count(*)::int, sum(octet_length(u.*::text))::int FROM users u GROUP BY tenant_id
        ) AS truth ORDER BY 1, 2`,
     )
     expect(counters.rows.filter((row) => row.rows > 0)).toEqual(recomputed.rows)

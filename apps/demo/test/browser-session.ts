@@ -3,7 +3,11 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 /** A cookie jar over fastify.inject, for testing the pages the way a browser without JavaScript uses them. */
 export class InjectSession {
   readonly cookies = new Map<string, string>()
-  constructor(readonly app: FastifyInstance) {}
+  constructor(
+    readonly app: FastifyInstance,
+    /** The client address the requests come from (per-address login limits). */
+    readonly remoteAddress = '127.0.0.1',
+  ) {}
 
   #store(response: LightMyRequestResponse): void {
     for (const cookie of response.cookies) {
@@ -18,7 +22,11 @@ export class InjectSession {
   }
 
   async get(url: string): Promise<LightMyRequestResponse> {
-    const response = await this.app.inject({ url, headers: { cookie: this.cookieHeader } })
+    const response = await this.app.inject({
+      url,
+      remoteAddress: this.remoteAddress,
+      headers: { cookie: this.cookieHeader },
+    })
     this.#store(response)
     return response
   }
@@ -27,6 +35,7 @@ export class InjectSession {
     const response = await this.app.inject({
       method: 'POST',
       url,
+      remoteAddress: this.remoteAddress,
       headers: { cookie: this.cookieHeader, 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams(form).toString(),
     })

@@ -46,7 +46,7 @@ describe('login and sessions', () => {
   })
 
   it('marks the session cookie Secure behind an HTTPS proxy (trustProxy)', async () => {
-    const secureApp = await buildTestApp(db.pool('app'), { authPool: db.pool('auth'), trustProxy: true })
+    const secureApp = await buildTestApp(db.pool('app'), { authPool: db.pool('auth'), trustProxy: 1 })
     try {
       const session = new InjectSession(secureApp)
       const form = await session.get('/login')

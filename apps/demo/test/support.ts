@@ -26,7 +26,7 @@ export async function buildTestApp(
     logs?: LogCapture
     authPool?: pg.Pool
     adminPool?: pg.Pool
-    trustProxy?: boolean
+    trustProxy?: false | number | string
   } = {},
 ): Promise<FastifyInstance> {
   const app = await buildApp({

@@ -8,21 +8,9 @@ export const errorCatalogue = {
   ROWFENCE_INVALID_TENANT: { status: 400, message: 'The tenant id must be a UUID' },
   ROWFENCE_INVALID_USER: { status: 400, message: 'The user id must be a UUID' },
   ROWFENCE_INVALID_INPUT: { status: 400, message: 'The request is not valid' },
-  ROWFENCE_UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required' },
   ROWFENCE_FORBIDDEN: { status: 403, message: 'This action is not allowed for the current tenant or user' },
-  ROWFENCE_INVALID_CSRF_TOKEN: {
-    status: 403,
-    message: 'The form is out of date or was not sent from this site; reload the page and try again',
-  },
   ROWFENCE_NOT_FOUND: { status: 404, message: 'Not found' },
-  ROWFENCE_METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this resource' },
   ROWFENCE_CONFLICT: { status: 409, message: 'The request conflicts with existing data' },
-  ROWFENCE_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
-  ROWFENCE_RATE_LIMITED: { status: 429, message: 'Too many failed attempts; try again later' },
-  ROWFENCE_UNSUPPORTED_MEDIA_TYPE: {
-    status: 415,
-    message: 'The request body has an unsupported content type',
-  },
   ROWFENCE_NO_TENANT_CONTEXT: {
     status: 500,
     message: 'A tenant query was attempted outside a tenant context; wrap it in withTenant()',

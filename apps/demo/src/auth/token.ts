@@ -1,6 +1,7 @@
 import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto'
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import { isUuid, RowfenceError } from '@rowfence/core'
+import { DemoError } from '../errors.ts'
 
 /** The one algorithm tokens are signed and verified with; verification refuses every other. */
 export const TOKEN_ALGORITHM = 'HS256'
@@ -19,6 +20,12 @@ export interface TokenClaims {
   /** Who the token was issued to (a user id, or a label such as `cli` for local tokens). */
   readonly subject: string
   readonly userId?: string | undefined
+}
+
+/** Verified claims: the token's id (jti) and expiry too, which revocation needs. */
+export interface VerifiedTokenClaims extends TokenClaims {
+  readonly tokenId: string
+  readonly expiresAt: Date
 }
 
 export interface SignTokenOptions extends TokenClaims {
@@ -60,8 +67,8 @@ export async function signToken(options: SignTokenOptions): Promise<string> {
     .sign(secretKey(options.secret))
 }
 
-const unauthenticated = (message: string, cause?: unknown): RowfenceError =>
-  new RowfenceError('ROWFENCE_UNAUTHENTICATED', { message, cause })
+const unauthenticated = (message: string, cause?: unknown): DemoError =>
+  new DemoError('ROWFENCE_UNAUTHENTICATED', { message, cause })
 
 /** Verifies signature, algorithm, issuer, audience and expiry; any failure is ROWFENCE_UNAUTHENTICATED. */
 async function verifyClaims(token: string, key: KeyObject, audience: string): Promise<JWTPayload> {
@@ -70,8 +77,9 @@ async function verifyClaims(token: string, key: KeyObject, audience: string): Pr
       algorithms: [TOKEN_ALGORITHM],
       issuer: TOKEN_ISSUER,
       audience,
-      requiredClaims: ['exp', 'sub'],
+      requiredClaims: ['exp', 'sub', 'jti'],
     })
+    if (!isUuid(payload.jti)) throw unauthenticated('The token carries no valid token id')
     return payload
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired', error)
@@ -83,13 +91,19 @@ export async function verifyToken(
   token: string,
   key: KeyObject,
   audience: TenantAudience = TOKEN_AUDIENCE,
-): Promise<TokenClaims> {
+): Promise<VerifiedTokenClaims> {
   const payload = await verifyClaims(token, key, audience)
   const tenantId = payload['tenant_id']
   const userId = payload['user_id']
   if (!isUuid(tenantId)) throw unauthenticated('The token carries no valid tenant id')
   if (userId !== undefined && !isUuid(userId)) throw unauthenticated('The token carries an invalid user id')
-  return { tenantId: tenantId.toLowerCase(), subject: payload.sub ?? '', userId }
+  return {
+    tenantId: tenantId.toLowerCase(),
+    subject: payload.sub ?? '',
+    userId,
+    tokenId: payload.jti!,
+    expiresAt: new Date(payload.exp! * 1000),
+  }
 }
 
 export interface OperatorClaims {
@@ -111,9 +125,12 @@ export async function signOperatorSession(
     .sign(secretKey(options.secret))
 }
 
-export async function verifyOperatorSession(token: string, key: KeyObject): Promise<OperatorClaims> {
+export async function verifyOperatorSession(
+  token: string,
+  key: KeyObject,
+): Promise<OperatorClaims & { readonly tokenId: string; readonly expiresAt: Date }> {
   const payload = await verifyClaims(token, key, OPERATOR_AUDIENCE)
   const name = payload['name']
   if (!isUuid(payload.sub) || typeof name !== 'string') throw unauthenticated('The session is not valid')
-  return { operatorId: payload.sub, name }
+  return { operatorId: payload.sub, name, tokenId: payload.jti!, expiresAt: new Date(payload.exp! * 1000) }
 }

@@ -1,9 +1,13 @@
 import type { Pool, PoolClient } from 'pg'
+import { inTransaction, withClient } from '@rowfence/core'
 import type { AdminTenant, AuditEntry } from '../pages/admin-pages.ts'
 
 export interface AuditedRequest {
   readonly operatorId: string
   readonly method: string
+  /** The route pattern that served the request (`/admin`), whatever spelling the URL used. */
+  readonly route: string
+  /** The percent-decoded path without the query string. */
   readonly path: string
 }
 
@@ -17,24 +21,17 @@ export async function withAudit<T>(
   audited: AuditedRequest,
   fn: (client: PoolClient, touch: (tenantIds: readonly string[]) => void) => Promise<T>,
 ): Promise<T> {
-  const client = await adminPool.connect()
-  const touched = new Set<string>()
-  let broken: Error | undefined
-  try {
-    await client.query('BEGIN')
-    const result = await fn(client, (tenantIds) => tenantIds.forEach((id) => touched.add(id)))
-    await client.query(
-      'INSERT INTO admin_audit (operator_id, method, path, tenants) VALUES ($1, $2, $3, $4)',
-      [audited.operatorId, audited.method, audited.path, [...touched]],
-    )
-    await client.query('COMMIT')
-    return result
-  } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError))
-    throw error
-  } finally {
-    client.release(broken)
-  }
+  return withClient(adminPool, (client) => {
+    const touched = new Set<string>()
+    return inTransaction(client, async () => {
+      const result = await fn(client, (tenantIds) => tenantIds.forEach((id) => touched.add(id)))
+      await client.query(
+        'INSERT INTO admin_audit (operator_id, method, route, path, tenants) VALUES ($1, $2, $3, $4, $5)',
+        [audited.operatorId, audited.method, audited.route, audited.path, [...touched]],
+      )
+      return result
+    })
+  })
 }
 
 export async function allTenants(client: PoolClient): Promise<AdminTenant[]> {
@@ -65,7 +62,7 @@ export async function allTenants(client: PoolClient): Promise<AdminTenant[]> {
 
 export async function auditLog(client: PoolClient, limit = 200): Promise<AuditEntry[]> {
   const { rows } = await client.query<AuditEntry>(
-    `SELECT a.id::text, o.name AS operator, a.at, a.method, a.path, a.tenants::text[] AS tenants
+    `SELECT a.id::text, o.name AS operator, a.at, a.method, a.route, a.path, a.tenants::text[] AS tenants
        FROM admin_audit a JOIN platform_operators o ON o.id = a.operator_id
       ORDER BY a.id DESC LIMIT $1`,
     [limit],

@@ -1,4 +1,6 @@
 import { RowfenceError, type TenantQueryable } from '@rowfence/core'
+import { DemoError } from '../errors.ts'
+import { ARTICLE_LIMITS } from './article-limits.ts'
 
 export interface Article {
   id: string
@@ -55,10 +57,33 @@ async function explainMissingWrite(tx: TenantQueryable, id: string): Promise<nev
   throw new RowfenceError('ROWFENCE_NOT_FOUND', { message: 'No such article' })
 }
 
+/**
+ * The per-user quota: a user owns at most ARTICLE_LIMITS.perUser articles. A transaction-scoped advisory
+ * lock per user makes concurrent creates by one user count one after another.
+ */
+async function assertArticleQuota(tx: TenantQueryable, userId: string | null): Promise<void> {
+  const author = 'COALESCE($1::uuid, rowfence.current_user_id())'
+  // Two statements: the count's snapshot must be taken after the lock is granted.
+  await tx.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended('rowfence.article_quota:' || ${author}::text, 0))`,
+    [userId],
+  )
+  const { rows } = await tx.query<{ owned: string }>(
+    `SELECT count(*) AS owned FROM articles WHERE user_id = ${author}`,
+    [userId],
+  )
+  if (Number(rows[0]?.owned ?? 0) >= ARTICLE_LIMITS.perUser) {
+    throw new DemoError('ROWFENCE_QUOTA_EXCEEDED', {
+      message: `A user may own at most ${ARTICLE_LIMITS.perUser} articles`,
+    })
+  }
+}
+
 export async function createArticle(
   tx: TenantQueryable & { context: { tenantId: string } },
   input: ArticleInput,
 ): Promise<Article> {
+  await assertArticleQuota(tx, input.user_id ?? null)
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO articles (tenant_id, user_id, title, body, pages)
      VALUES ($1, COALESCE($2::uuid, rowfence.current_user_id()), $3, COALESCE($4, ''), COALESCE($5, 0))

@@ -15,16 +15,27 @@ export interface StorageReport {
 }
 
 export async function listUsers(tx: TenantQueryable): Promise<UserSummary[]> {
-  const { rows } = await tx.query<UserSummary>({
+  // count() and sum() are bigint: an int cast overflows past 2^31 - 1 pages. pg returns bigint as text;
+  // the per-user quota keeps a user's totals far below 2^53, so Number() is exact.
+  const { rows } = await tx.query<
+    Omit<UserSummary, 'article_count' | 'page_sum'> & {
+      article_count: string
+      page_sum: string
+    }
+  >({
     name: 'demo_users_list',
-    text: `SELECT u.id, u.name, u.created_at, count(a.id)::int AS article_count,
-                  COALESCE(sum(a.pages), 0)::int AS page_sum,
+    text: `SELECT u.id, u.name, u.created_at, count(a.id) AS article_count,
+                  COALESCE(sum(a.pages), 0)::bigint AS page_sum,
                   COALESCE(array_agg(a.title ORDER BY a.title) FILTER (WHERE a.id IS NOT NULL), '{}') AS article_titles
              FROM users u LEFT JOIN articles a ON a.tenant_id = u.tenant_id AND a.user_id = u.id
             GROUP BY u.tenant_id, u.id, u.name, u.created_at
             ORDER BY u.name`,
   })
-  return rows
+  return rows.map((row) => ({
+    ...row,
+    article_count: Number(row.article_count),
+    page_sum: Number(row.page_sum),
+  }))
 }
 
 export async function storageReport(tx: TenantQueryable): Promise<StorageReport> {

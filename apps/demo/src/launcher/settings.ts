@@ -11,10 +11,36 @@ export interface Settings {
   readonly logLevel: string
   readonly poolSize: number
   readonly trustTenantHeader: boolean
-  /** Fastify trustProxy: `1`/`true` trusts any proxy, other values are passed on (addresses, CIDRs, hop count). */
-  readonly trustProxy: boolean | string
+  /** Which proxy's X-Forwarded-* to believe: a hop count, or proxy addresses/CIDRs; false: none. */
+  readonly trustProxy: TrustProxy
   readonly embeddedPort: number | undefined
   readonly debug: boolean
+}
+
+/** false, a hop count (1 = the one proxy in front), or the proxies' addresses/CIDRs. Never "every hop". */
+export type TrustProxy = false | number | readonly string[]
+
+/**
+ * TRUST_PROXY: unset/0/false = no proxy; an integer n = trust n hops (the nearest proxies); otherwise a
+ * comma-separated list of proxy addresses or CIDRs (`10.0.0.1, 10.1.0.0/16`). `true` is refused: trusting
+ * every hop lets any client choose its own address with X-Forwarded-For.
+ */
+export function parseTrustProxy(raw: string | undefined): TrustProxy {
+  const value = raw?.trim() ?? ''
+  if (value === '' || value === '0' || value === 'false') return false
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value)
+    if (hops <= 32) return hops
+  }
+  const entries = value.split(',').map((entry) => entry.trim())
+  const address = /^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)(?:\/[0-9]{1,3})?$/
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal'])
+  if (entries.every((entry) => address.test(entry) || named.has(entry))) return entries
+  throw new CliError(
+    'ROWFENCE_CONFIG_INVALID',
+    'TRUST_PROXY must be a hop count (1 = one proxy in front) or proxy addresses/CIDRs separated by commas',
+    { exitCode: 2 },
+  )
 }
 
 const logLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -48,11 +74,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logLevel,
     poolSize: integer(env, 'PG_POOL_SIZE', 1, 1000) ?? 10,
     trustTenantHeader: env['ROWFENCE_TRUST_TENANT_HEADER'] === '1',
-    trustProxy: !env['TRUST_PROXY']
-      ? false
-      : ['1', 'true'].includes(env['TRUST_PROXY'])
-        ? true
-        : env['TRUST_PROXY'],
+    trustProxy: parseTrustProxy(env['TRUST_PROXY']),
     embeddedPort: integer(env, 'ROWFENCE_PG_PORT', 1, 65535),
     debug: Boolean(env['ROWFENCE_DEBUG']),
   }

@@ -12,6 +12,7 @@ export interface AuditEntry {
   operator: string
   at: Date
   method: string
+  route: string
   path: string
   tenants: string[]
 }
@@ -86,6 +87,7 @@ export function auditPage(entries: readonly AuditEntry[], session: Session): str
             <th>time</th>
             <th>operator</th>
             <th>request</th>
+            <th>route</th>
             <th>tenants touched</th>
           </tr>
         </thead>
@@ -97,6 +99,7 @@ export function auditPage(entries: readonly AuditEntry[], session: Session): str
                 <td>${entry.at.toISOString()}</td>
                 <td>${entry.operator}</td>
                 <td><code>${entry.method} ${entry.path}</code></td>
+                <td><code>${entry.route}</code></td>
                 <td>${entry.tenants.length}</td>
               </tr>`,
           )}

@@ -1,3 +1,4 @@
+import { ARTICLE_LIMITS } from '../data/article-limits.ts'
 import type { Article } from '../data/articles.ts'
 import type { DatabaseContext, StorageReport, UserSummary } from '../data/tenant-overview.ts'
 import { html } from './html.ts'
@@ -135,9 +136,17 @@ export function homePage(data: HomeData, options: { csrfToken: string; error?: s
       <h2>New article</h2>
       <form class="stack card" method="post" action="/articles" data-testid="new-article">
         ${csrfField(options.csrfToken)}
-        <label>Title <input name="title" required maxlength="200" /></label>
-        <label>Body <textarea name="body" maxlength="20000"></textarea></label>
-        <label>Pages <input name="pages" type="number" min="0" max="100000" value="0" /></label>
+        <label>Title <input name="title" required maxlength="${ARTICLE_LIMITS.title.max}" /></label>
+        <label>Body <textarea name="body" maxlength="${ARTICLE_LIMITS.body.max}"></textarea></label>
+        <label
+          >Pages
+          <input
+            name="pages"
+            type="number"
+            min="${ARTICLE_LIMITS.pages.min}"
+            max="${ARTICLE_LIMITS.pages.max}"
+            value="0"
+        /></label>
         <div class="actions"><button type="submit">Create</button></div>
       </form>`,
   })
@@ -154,10 +163,21 @@ export function editArticlePage(
       ${errorBanner(options.error)}
       <form class="stack card" method="post" action="/articles/${article.id}">
         ${csrfField(options.csrfToken)}
-        <label>Title <input name="title" required maxlength="200" value="${article.title}" /></label>
-        <label>Body <textarea name="body" maxlength="20000">${article.body}</textarea></label>
         <label
-          >Pages <input name="pages" type="number" min="0" max="100000" value="${article.pages}"
+          >Title
+          <input name="title" required maxlength="${ARTICLE_LIMITS.title.max}" value="${article.title}"
+        /></label>
+        <label
+          >Body <textarea name="body" maxlength="${ARTICLE_LIMITS.body.max}">${article.body}</textarea>
+        </label>
+        <label
+          >Pages
+          <input
+            name="pages"
+            type="number"
+            min="${ARTICLE_LIMITS.pages.min}"
+            max="${ARTICLE_LIMITS.pages.max}"
+            value="${article.pages}"
         /></label>
         <div class="actions"><button type="submit">Save</button><a href="/">Cancel</a></div>
       </form>`,

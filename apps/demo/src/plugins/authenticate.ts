@@ -1,12 +1,16 @@
 import type { KeyObject } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isUuid, RowfenceError, type TenantContext } from '@rowfence/core'
+import type { TokenRevocations } from '../auth/revocations.ts'
 import { verifyToken } from '../auth/token.ts'
+import { DemoError } from '../errors.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the authenticate hook on every tenant route; absent means the hook did not run. */
     tenant?: TenantContext
+    /** The bearer token's id and expiry, for revocation (DELETE /api/tokens/current). */
+    apiToken?: { readonly tokenId: string; readonly expiresAt: Date }
   }
 }
 
@@ -14,6 +18,8 @@ export interface AuthenticateOptions {
   readonly key: KeyObject
   /** Insecure demo mode: accept `X-Tenant-Id` without a token. Never enable in production. */
   readonly trustTenantHeader: boolean
+  /** The denylist of revoked token ids; without it (no login pool), tokens cannot be revoked. */
+  readonly revocations?: TokenRevocations | undefined
 }
 
 const bearer = /^Bearer ([A-Za-z0-9._~+/=-]+)$/
@@ -25,10 +31,12 @@ export function createAuthenticate(options: AuthenticateOptions) {
     if (authorization !== undefined) {
       const match = bearer.exec(authorization)
       if (!match?.[1])
-        throw new RowfenceError('ROWFENCE_UNAUTHENTICATED', {
+        throw new DemoError('ROWFENCE_UNAUTHENTICATED', {
           message: 'Expected "Authorization: Bearer <token>"',
         })
       const claims = await verifyToken(match[1], options.key)
+      await options.revocations?.assertActive(claims)
+      request.apiToken = { tokenId: claims.tokenId, expiresAt: claims.expiresAt }
       request.tenant = { tenantId: claims.tenantId, userId: claims.userId }
       return
     }
@@ -43,7 +51,7 @@ export function createAuthenticate(options: AuthenticateOptions) {
       request.tenant = { tenantId: value.toLowerCase() }
       return
     }
-    throw new RowfenceError('ROWFENCE_UNAUTHENTICATED')
+    throw new DemoError('ROWFENCE_UNAUTHENTICATED')
   }
 }
 

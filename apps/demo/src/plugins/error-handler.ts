@@ -1,16 +1,21 @@
+import type { Socket } from 'node:net'
+import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import FindMyWay from 'find-my-way'
 import { fromDatabaseError, RowfenceError } from '@rowfence/core'
+import { DemoError, errorBody, isHttpError, type HttpError } from '../errors.ts'
+import { applySecurityHeaders, securityHeaders } from './security-headers.ts'
 
 const probeMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
 /**
- * Turns anything thrown into `{ code, message }`. Catalogue errors below 500 go out as they are; database
- * errors are mapped by SQLSTATE; everything else is logged with the request id and answered with a
- * generic 500/503. No stack, SQL, parameters or PostgreSQL DETAIL ever reaches the client.
+ * Turns anything thrown into an error of one of the two catalogues (core's, the demo's). Catalogue
+ * errors go out as they are; Fastify's own errors are mapped by code; database errors by SQLSTATE;
+ * everything else becomes a generic 500/503 whose cause is only logged. No stack, SQL, parameters or
+ * PostgreSQL DETAIL ever reaches the client.
  */
-export function toHttpError(error: unknown): RowfenceError {
-  if (error instanceof RowfenceError) return error
+export function toHttpError(error: unknown): HttpError {
+  if (isHttpError(error)) return error
   const fastifyError = error as Partial<FastifyError> & { code?: string }
   if (fastifyError?.validation) {
     return new RowfenceError('ROWFENCE_INVALID_INPUT', { message: fastifyError.message, cause: error })
@@ -18,7 +23,7 @@ export function toHttpError(error: unknown): RowfenceError {
   switch (fastifyError?.code) {
     case 'FST_CSRF_INVALID_TOKEN':
     case 'FST_CSRF_MISSING_SECRET':
-      return new RowfenceError('ROWFENCE_INVALID_CSRF_TOKEN', { cause: error })
+      return new DemoError('ROWFENCE_INVALID_CSRF_TOKEN', { cause: error })
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new RowfenceError('ROWFENCE_INVALID_INPUT', {
@@ -26,10 +31,16 @@ export function toHttpError(error: unknown): RowfenceError {
         cause: error,
       })
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new RowfenceError('ROWFENCE_PAYLOAD_TOO_LARGE', { cause: error })
+      return new DemoError('ROWFENCE_PAYLOAD_TOO_LARGE', { cause: error })
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new DemoError('ROWFENCE_UNSUPPORTED_MEDIA_TYPE', { cause: error })
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new RowfenceError('ROWFENCE_UNSUPPORTED_MEDIA_TYPE', { cause: error })
+      return new RowfenceError('ROWFENCE_INVALID_INPUT', {
+        message: 'The Content-Length header does not match the body',
+        cause: error,
+      })
+    case 'FST_ERR_BAD_URL':
+      return new RowfenceError('ROWFENCE_INVALID_INPUT', { message: 'The URL is not valid', cause: error })
   }
   if (
     typeof fastifyError?.statusCode === 'number' &&
@@ -39,6 +50,60 @@ export function toHttpError(error: unknown): RowfenceError {
     return new RowfenceError('ROWFENCE_INVALID_INPUT', { cause: error })
   }
   return fromDatabaseError(error)
+}
+
+/** Sends a catalogue error as `{ code, message }` (with Retry-After when it names one). */
+export function sendHttpError(reply: FastifyReply, failure: HttpError): FastifyReply {
+  const retryAfter = failure.details?.['retryAfterSeconds']
+  if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
+  return reply.code(failure.statusCode).send(failure.toJSON())
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors raised before routing (a URL that cannot be decoded). Answered in
+ * our format, never echoing the URL.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  request.log.info({ code: error.code }, 'request rejected before routing')
+  applySecurityHeaders(reply)
+  return sendHttpError(reply, toHttpError(error))
+}
+
+const clientErrorStatus: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+}
+
+/**
+ * Node's `clientError`: requests the HTTP parser refuses (bad Content-Length, headers too large, bad
+ * framing). Written straight to the socket as `{ code, message }` with the security headers, then closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const status = clientErrorStatus[error.code ?? ''] ?? 400
+  const body = JSON.stringify(
+    status === 431
+      ? errorBody('ROWFENCE_HEADERS_TOO_LARGE')
+      : status === 408
+        ? { code: 'ROWFENCE_INVALID_INPUT', message: 'The request took too long to arrive' }
+        : { code: 'ROWFENCE_INVALID_INPUT', message: 'The request is not valid HTTP' },
+  )
+  const headers = {
+    ...securityHeaders,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  }
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\n` +
+      Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
+      `\r\n${body}`,
+  )
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -59,19 +124,18 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const failure = toHttpError(error)
     if (failure.statusCode >= 500) request.log.error({ err: error, code: failure.code }, 'request failed')
     else request.log.info({ code: failure.code }, 'request rejected')
-    const retryAfter = failure.details?.['retryAfterSeconds']
-    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
-    return reply.code(failure.statusCode).send(failure.toJSON())
+    return sendHttpError(reply, failure)
   })
 
   app.setNotFoundHandler(function rowfenceNotFound(request: FastifyRequest, reply: FastifyReply) {
     const path = request.url.split('?')[0] ?? '/'
     const allowed = probeMethods.filter((method) => paths.find(method, path) !== null)
-    if (allowed.length > 0) {
+    // A route for this very method that gave up (a static file that does not exist) is a 404, not a 405.
+    if (allowed.length > 0 && !allowed.includes(request.method as (typeof probeMethods)[number])) {
       return reply
         .code(405)
         .header('allow', allowed.join(', '))
-        .send(new RowfenceError('ROWFENCE_METHOD_NOT_ALLOWED').toJSON())
+        .send(errorBody('ROWFENCE_METHOD_NOT_ALLOWED'))
     }
     return reply
       .code(404)

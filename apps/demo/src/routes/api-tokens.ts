@@ -1,8 +1,10 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Pool } from 'pg'
 import { authenticateUser } from '../auth/login.ts'
-import { attemptLogin, type LoginLimiter } from '../auth/login-limiter.ts'
+import { tenantLoginKeys, type LoginLimiter } from '../auth/login-limiter.ts'
+import type { TokenRevocations } from '../auth/revocations.ts'
 import { signToken } from '../auth/token.ts'
+import { DemoError } from '../errors.ts'
 import { errorResponses } from './schemas.ts'
 
 export const API_TOKEN_LIFETIME_SECONDS = 3600
@@ -24,17 +26,19 @@ export const credentialsSchema = {
   },
 } as const
 
-/** Keys a failed login counts against: the client address and the tenant+user it tried. */
-export function loginKeys(ip: string, credentials: { tenant: string; user: string }) {
-  return { ip: `ip:${ip}`, user: `user:${credentials.tenant}\u0000${credentials.user}` }
-}
-
 export const WRONG_CREDENTIALS = 'Wrong tenant, user or password'
 
-export function apiTokenRoutes(
-  app: FastifyInstance,
-  options: { authPool: Pool; limiter: LoginLimiter; jwtSecret: string },
-): void {
+export interface ApiTokenRoutesOptions {
+  readonly authPool: Pool
+  readonly limiter: LoginLimiter
+  readonly jwtSecret: string
+  readonly revocations: TokenRevocations
+  /** The tenant API's onRequest hook: revoking a token needs that token. */
+  readonly authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+}
+
+/** Issuing API tokens for a password, and revoking the one presented. */
+export function apiTokenRoutes(app: FastifyInstance, options: ApiTokenRoutesOptions): void {
   app.post<{ Body: Credentials }>(
     '/api/tokens',
     {
@@ -58,9 +62,9 @@ export function apiTokenRoutes(
       },
     },
     async function issueApiToken(request) {
-      const user = await attemptLogin(
-        options.limiter,
-        loginKeys(request.ip, request.body),
+      const user = await options.limiter.attempt(
+        options.authPool,
+        tenantLoginKeys(request.ip, request.body),
         () => authenticateUser(options.authPool, request.body),
         WRONG_CREDENTIALS,
       )
@@ -72,6 +76,26 @@ export function apiTokenRoutes(
         expiresIn: `${API_TOKEN_LIFETIME_SECONDS}s`,
       })
       return { token, token_type: 'Bearer', expires_in: API_TOKEN_LIFETIME_SECONDS }
+    },
+  )
+
+  app.delete(
+    '/api/tokens/current',
+    {
+      onRequest: options.authenticate,
+      schema: {
+        summary: 'Revoke the bearer token of this request; every server refuses it from now on',
+        tags: ['articles app'],
+        security: [{ bearerAuth: [] }],
+        response: { 204: { description: 'Revoked', type: 'null' }, ...errorResponses },
+      },
+    },
+    async function revokeApiToken(request, reply) {
+      if (!request.apiToken) {
+        throw new DemoError('ROWFENCE_UNAUTHENTICATED', { message: 'Only a bearer token can be revoked' })
+      }
+      await options.revocations.revoke(request.apiToken)
+      return reply.code(204).send()
     },
   )
 }

@@ -8,6 +8,7 @@ import {
   updateArticle,
   type ArticleInput,
 } from '../data/articles.ts'
+import { articleFieldSchemas } from '../data/article-limits.ts'
 import { listUsers, storageReport } from '../data/tenant-overview.ts'
 import { tenantOf } from '../plugins/authenticate.ts'
 import { errorResponses } from './schemas.ts'
@@ -19,9 +20,7 @@ const idParams = {
 } as const
 
 const articleFields = {
-  title: { type: 'string', minLength: 1, maxLength: 200 },
-  body: { type: 'string', maxLength: 20000 },
-  pages: { type: 'integer', minimum: 0, maximum: 100000 },
+  ...articleFieldSchemas,
   user_id: {
     type: 'string',
     format: 'uuid',
@@ -32,6 +31,7 @@ const articleFields = {
 
 const writeErrors = {
   ...errorResponses,
+  409: { description: 'The per-user article quota is used up (ROWFENCE_QUOTA_EXCEEDED)', $ref: 'Error#' },
   403: {
     description: "Not the author: a colleague's article, or authorship given away (ROWFENCE_FORBIDDEN)",
     $ref: 'Error#',

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Pool } from 'pg'
-import { TENANT_SETTING, USER_SETTING } from '@rowfence/core'
+import { inTransaction, TENANT_SETTING, USER_SETTING, withClient } from '@rowfence/core'
 import { tenantOf } from '../plugins/authenticate.ts'
 import {
   ITEMS_DEFAULT_LIMIT,
@@ -59,11 +59,9 @@ export function benchRoutes(app: FastifyInstance, options: BenchRoutesOptions): 
     { schema },
     async function listNaiveTransaction(request) {
       const tenant = tenantOf(request)
-      const client = await pool.connect()
-      let broken: Error | undefined
-      try {
-        await client.query('BEGIN')
-        try {
+      // Four awaited round trips (BEGIN, set_config, query, COMMIT) through core's plain helpers.
+      return withClient(pool, (client) =>
+        inTransaction(client, async () => {
           await client.query({ ...setContext, values: [tenant.tenantId, tenant.userId ?? ''] })
           const { rows } = await client.query({
             ...listItems,
@@ -73,15 +71,9 @@ export function benchRoutes(app: FastifyInstance, options: BenchRoutesOptions): 
               request.query.limit ?? ITEMS_DEFAULT_LIMIT,
             ],
           })
-          await client.query('COMMIT')
           return rows
-        } catch (error) {
-          await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError))
-          throw error
-        }
-      } finally {
-        client.release(broken)
-      }
+        }),
+      )
     },
   )
 }
