@@ -31,6 +31,14 @@ export const errorCatalogue = {
     status: 500,
     message: 'The tenant transaction has already ended; queries must finish inside the withTenant() callback',
   },
+  ROWFENCE_TENANT_MISMATCH: {
+    status: 500,
+    message: 'A tenant context cannot be opened for another tenant or user inside a tenant transaction',
+  },
+  ROWFENCE_TRANSACTION_CONTROL: {
+    status: 500,
+    message: 'This transaction control statement cannot run inside a tenant transaction',
+  },
   ROWFENCE_INTERNAL: { status: 500, message: 'Internal server error' },
   ROWFENCE_DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry later' },
   ROWFENCE_MIGRATION_CHECKSUM_MISMATCH: {
@@ -89,8 +97,72 @@ export class RowfenceError extends Error {
   }
 }
 
+/**
+ * Whether `value` is a RowfenceError (with the given code). ORMs wrap what the driver threw (Drizzle's
+ * DrizzleQueryError, Kysely, Prisma's driver adapter errors): the `cause` chain is searched too, so a
+ * RowfenceError raised under an ORM is still recognised. Narrowing applies to `value` only when it is one
+ * itself; use findRowfenceError() to get the nested one.
+ */
 export function isRowfenceError(value: unknown, code?: RowfenceErrorCode): value is RowfenceError {
-  return value instanceof RowfenceError && (code === undefined || value.code === code)
+  const found = findRowfenceError(value)
+  return found !== undefined && (code === undefined || found.code === code)
+}
+
+/** The RowfenceError in `value` or its `cause` chain, if any. */
+export function findRowfenceError(value: unknown): RowfenceError | undefined {
+  for (const candidate of causeChain(value)) if (candidate instanceof RowfenceError) return candidate
+  return undefined
+}
+
+/** `value`, then its causes (and Prisma's `meta.driverAdapterError`), without looping on cycles. */
+function* causeChain(value: unknown): Generator<unknown> {
+  const seen = new Set<unknown>()
+  let current = value
+  while (current !== null && current !== undefined && !seen.has(current) && seen.size < 16) {
+    seen.add(current)
+    yield current
+    if (typeof current !== 'object') return
+    const { cause, meta } = current as { cause?: unknown; meta?: { driverAdapterError?: unknown } }
+    current = cause ?? meta?.driverAdapterError
+  }
+}
+
+/** The SQLSTATE of a node-postgres error, or the one a Prisma driver adapter error carries. */
+function sqlstateOf(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined
+  const { code, originalCode, cause } = value as { code?: unknown; originalCode?: unknown; cause?: unknown }
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code
+  if (typeof originalCode === 'string' && /^[0-9A-Z]{5}$/.test(originalCode)) return originalCode
+  // Prisma's DriverAdapterError: { cause: { kind: 'postgres', code, originalCode, ... } }
+  const adapterCause = cause as { kind?: unknown; code?: unknown; originalCode?: unknown } | undefined
+  if (adapterCause && typeof adapterCause === 'object' && typeof adapterCause.kind === 'string') {
+    for (const candidate of [adapterCause.originalCode, adapterCause.code]) {
+      if (typeof candidate === 'string' && /^[0-9A-Z]{5}$/.test(candidate)) return candidate
+    }
+    return prismaKinds[adapterCause.kind]
+  }
+  return undefined
+}
+
+/** Prisma driver adapter error kinds that stand for a SQLSTATE. */
+const prismaKinds: Record<string, string> = {
+  UniqueConstraintViolation: '23505',
+  ForeignKeyConstraintViolation: '23503',
+  NullConstraintViolation: '23502',
+  InsufficientPrivilege: '42501',
+  DatabaseNotReachable: '08006',
+  ConnectionClosed: '08006',
+  SocketTimeout: '08006',
+}
+
+/** The error of the cause chain that carries a database code, unwrapping ORM errors. */
+function databaseErrorOf(error: unknown): unknown {
+  for (const candidate of causeChain(error)) if (sqlstateOf(candidate)) return candidate
+  for (const candidate of causeChain(error)) {
+    const code = (candidate as { code?: unknown } | null)?.code
+    if (typeof code === 'string' && connectionLossCodes.has(code)) return candidate
+  }
+  return error
 }
 
 /** The subset of node-postgres' DatabaseError we read. */
@@ -107,7 +179,12 @@ const connectionLossCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETI
  */
 export function fromDatabaseError(error: unknown): RowfenceError {
   if (error instanceof RowfenceError) return error
-  const code = typeof (error as PgErrorLike | null)?.code === 'string' ? (error as { code: string }).code : ''
+  const nested = findRowfenceError(error)
+  if (nested) return nested
+  const database = databaseErrorOf(error)
+  const code =
+    sqlstateOf(database) ??
+    (typeof (database as PgErrorLike | null)?.code === 'string' ? (database as { code: string }).code : '')
   const wrap = (rowfenceCode: RowfenceErrorCode): RowfenceError =>
     new RowfenceError(rowfenceCode, { cause: error, details: code ? { sqlstate: code } : undefined })
   if (code === '42501') return wrap('ROWFENCE_FORBIDDEN')
