@@ -110,7 +110,14 @@ export function isRowfenceError(value: unknown, code?: RowfenceErrorCode): value
 
 /** The RowfenceError in `value` or its `cause` chain, if any. */
 export function findRowfenceError(value: unknown): RowfenceError | undefined {
-  for (const candidate of causeChain(value)) if (candidate instanceof RowfenceError) return candidate
+  for (const candidate of causeChain(value)) {
+    if (candidate instanceof RowfenceError) return candidate
+    // Prisma rebuilds errors it does not know as its own, keeping only `code` and the message.
+    const code = (candidate as { code?: unknown } | null)?.code
+    if (typeof code === 'string' && code.startsWith('ROWFENCE_') && Object.hasOwn(errorCatalogue, code)) {
+      return new RowfenceError(code as RowfenceErrorCode, { cause: candidate })
+    }
+  }
   return undefined
 }
 
@@ -131,6 +138,8 @@ function* causeChain(value: unknown): Generator<unknown> {
 function sqlstateOf(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object') return undefined
   const { code, originalCode, cause } = value as { code?: unknown; originalCode?: unknown; cause?: unknown }
+  // A Prisma client error (P2002, ...): its own code is Prisma's, not a SQLSTATE.
+  if ('clientVersion' in value) return typeof code === 'string' ? prismaCodes[code] : undefined
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code
   if (typeof originalCode === 'string' && /^[0-9A-Z]{5}$/.test(originalCode)) return originalCode
   // Prisma's DriverAdapterError: { cause: { kind: 'postgres', code, originalCode, ... } }
@@ -142,6 +151,14 @@ function sqlstateOf(value: unknown): string | undefined {
     return prismaKinds[adapterCause.kind]
   }
   return undefined
+}
+
+/** Prisma client error codes that stand for a SQLSTATE (used when no driver error is attached). */
+const prismaCodes: Record<string, string> = {
+  P2000: '22001',
+  P2002: '23505',
+  P2003: '23503',
+  P2011: '23502',
 }
 
 /** Prisma driver adapter error kinds that stand for a SQLSTATE. */
@@ -157,7 +174,10 @@ const prismaKinds: Record<string, string> = {
 
 /** The error of the cause chain that carries a database code, unwrapping ORM errors. */
 function databaseErrorOf(error: unknown): unknown {
-  for (const candidate of causeChain(error)) if (sqlstateOf(candidate)) return candidate
+  // The innermost error that carries a SQLSTATE: a driver error is more precise than an ORM's summary.
+  let found: unknown
+  for (const candidate of causeChain(error)) if (sqlstateOf(candidate)) found = candidate
+  if (found !== undefined) return found
   for (const candidate of causeChain(error)) {
     const code = (candidate as { code?: unknown } | null)?.code
     if (typeof code === 'string' && connectionLossCodes.has(code)) return candidate

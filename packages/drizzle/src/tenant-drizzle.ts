@@ -1,10 +1,17 @@
-import { TenantPool, type TenantContext, type TenantTransaction, type WithTenantOptions } from '@rowfence/core'
+import {
+  TenantPool,
+  type TenantContext,
+  type TenantTransaction,
+  type WithTenantOptions,
+} from '@rowfence/core'
 import type { TenantContextConfig } from '@rowfence/core'
 import type { DrizzleConfig } from 'drizzle-orm'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
 import type { Pool } from 'pg'
 
-export interface TenantDrizzleOptions<TSchema extends Record<string, unknown>> extends DrizzleConfig<TSchema> {
+export interface TenantDrizzleOptions<
+  TSchema extends Record<string, unknown>,
+> extends DrizzleConfig<TSchema> {
   /** Id types, setting names and claims of the context (see defineContextConfig in @rowfence/core). */
   readonly contextConfig?: TenantContextConfig | undefined
 }
@@ -36,7 +43,10 @@ export function createTenantDrizzle<TSchema extends Record<string, unknown> = Re
 ): TenantDrizzleDatabase<TSchema> {
   const { contextConfig, ...config } = options
   const client = new TenantPool(pool, { contextConfig })
-  const db = drizzle({ ...config, client: client as unknown as Pool }) as unknown as TenantDrizzleDatabase<TSchema>
+  const db = drizzle({
+    ...config,
+    client: client as unknown as Pool,
+  }) as unknown as TenantDrizzleDatabase<TSchema>
   return Object.assign(db, {
     withTenant: function withTenantDrizzle<T>(
       context: TenantContext,

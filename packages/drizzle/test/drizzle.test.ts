@@ -126,9 +126,7 @@ describe('Drizzle transactions inside the tenant context', () => {
     expect(result.titles).toContain('drizzle-commit')
     expect(result.titles).not.toContain('drizzle-rolled-back')
     expect(result.titles).not.toContain('drizzle-nested-rolled-back')
-    const after = await asTenant(asA, () =>
-      orm.select().from(items).where(eq(items.title, 'drizzle-commit')),
-    )
+    const after = await asTenant(asA, () => orm.select().from(items).where(eq(items.title, 'drizzle-commit')))
     expect(after).toHaveLength(1)
   })
 
@@ -169,9 +167,7 @@ describe('Drizzle transactions inside the tenant context', () => {
 
   it('a nested withTenant for the same tenant reuses the transaction (max: 1 pool), another tenant is refused', async () => {
     const small = createTenantDrizzle(db.pool('app', { max: 1 }))
-    const rows = await small.withTenant(asA, () =>
-      small.withTenant(asA, () => small.select().from(items)),
-    )
+    const rows = await small.withTenant(asA, () => small.withTenant(asA, () => small.select().from(items)))
     expect(rows.length).toBeGreaterThan(0)
     const error = await small
       .withTenant(asA, () => small.withTenant({ tenantId: B.id }, () => small.select().from(items)))
@@ -204,9 +200,7 @@ describe('values and errors', () => {
 
   it('a lazy query returned without await runs inside the context', async () => {
     const rows = await orm.withTenant(asA, () => orm.select().from(items))
-    expect(rows.length).toBe(
-      (await asTenant(asA, () => orm.select().from(items))).length,
-    )
+    expect(rows.length).toBe((await asTenant(asA, () => orm.select().from(items))).length)
     const viaCore = await withTenant(pool, asA, () => orm.select().from(items))
     expect(viaCore.length).toBe(rows.length)
   })

@@ -68,7 +68,11 @@ describe('the attacker matrix through the Kysely API: tenant A goes after B', ()
     expect(fromDatabaseError(insert)).toMatchObject({ code: 'ROWFENCE_FORBIDDEN', statusCode: 403 })
     const counts = await withTenant(pool, asA, async () => ({
       update: (
-        await orm.updateTable('items').set({ title: 'pwned' }).where('tenant_id', '=', B.id).executeTakeFirst()
+        await orm
+          .updateTable('items')
+          .set({ title: 'pwned' })
+          .where('tenant_id', '=', B.id)
+          .executeTakeFirst()
       ).numUpdatedRows,
       delete: (await orm.deleteFrom('items').where('id', '=', itemsOf(B.id)[0]!.id).executeTakeFirst())
         .numDeletedRows,
@@ -79,7 +83,10 @@ describe('the attacker matrix through the Kysely API: tenant A goes after B', ()
 
   it("references B's row: the composite foreign key refuses", async () => {
     const error = await asTenant(asA, () =>
-      orm.insertInto('item_notes').values({ item_id: itemsOf(B.id)[0]!.id, body: 'x' }).execute(),
+      orm
+        .insertInto('item_notes')
+        .values({ item_id: itemsOf(B.id)[0]!.id, body: 'x' })
+        .execute(),
     ).catch((caught: unknown) => caught)
     expect(fromDatabaseError(error)).toMatchObject({ code: 'ROWFENCE_NOT_FOUND' })
   })

@@ -84,7 +84,8 @@ function isDefault(config: TenantContextConfig | undefined): boolean {
 export function normalizeId(value: unknown, type: TenantIdType): string | undefined {
   if (type === 'uuid') return isUuid(value) ? value.toLowerCase() : undefined
   if (type === 'bigint') {
-    const text = typeof value === 'bigint' ? value.toString() : typeof value === 'number' ? String(value) : value
+    const text =
+      typeof value === 'bigint' ? value.toString() : typeof value === 'number' ? String(value) : value
     if (typeof text !== 'string' || !bigintPattern.test(text)) return undefined
     if (typeof value === 'number' && !Number.isSafeInteger(value)) return undefined
     const parsed = BigInt(text)

@@ -20,7 +20,10 @@ function sameContext(a: NormalizedContext, b: NormalizedContext): boolean {
   if (a.tenantId !== b.tenantId || a.userId !== b.userId) return false
   const left = a.settings ?? []
   const right = b.settings ?? []
-  return left.length === right.length && left.every(([name, value], i) => right[i]?.[0] === name && right[i]?.[1] === value)
+  return (
+    left.length === right.length &&
+    left.every(([name, value], i) => right[i]?.[0] === name && right[i]?.[1] === value)
+  )
 }
 
 /**

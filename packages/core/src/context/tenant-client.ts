@@ -30,9 +30,7 @@ export function createTenantClient(tx: TenantTransaction): TenantClient {
         values = undefined
       }
       const config =
-        typeof query === 'string'
-          ? { text: query }
-          : (query as TenantQueryConfig & { callback?: Callback })
+        typeof query === 'string' ? { text: query } : (query as TenantQueryConfig & { callback?: Callback })
       callback ??= typeof query === 'object' ? (query as { callback?: Callback }).callback : undefined
       const promise = tx.query(config as TenantQueryConfig, values as readonly unknown[] | undefined)
       if (!callback) return promise

@@ -6,7 +6,8 @@ export interface TenantContext {
   readonly tenantId: string | bigint | number
   readonly userId?: string | bigint | number | null | undefined
   /** Extra claims (role, plan, ...) for the settings a TenantContextConfig names; sent as text. */
-  readonly claims?: Readonly<Record<string, string | number | bigint | boolean | null | undefined>> | undefined
+  readonly claims?:
+    Readonly<Record<string, string | number | bigint | boolean | null | undefined>> | undefined
 }
 
 /** The transaction-local settings the database policies read through the context functions. */

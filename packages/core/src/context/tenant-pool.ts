@@ -54,7 +54,10 @@ function withCallback(promise: Promise<QueryResult>, callback: Callback | undefi
   return undefined
 }
 
-function splitArguments(values: unknown, callback: unknown): [readonly unknown[] | undefined, Callback | undefined] {
+function splitArguments(
+  values: unknown,
+  callback: unknown,
+): [readonly unknown[] | undefined, Callback | undefined] {
   if (typeof values === 'function') return [undefined, values as Callback]
   return [values as readonly unknown[] | undefined, callback as Callback | undefined]
 }
@@ -159,7 +162,9 @@ export class TenantPool extends pg.Pool {
   }
 
   // @ts-expect-error promise form, plus the callback form for older callers.
-  override connect(callback?: (error: Error | undefined, client?: TenantPoolClient, done?: () => void) => void) {
+  override connect(
+    callback?: (error: Error | undefined, client?: TenantPoolClient, done?: () => void) => void,
+  ) {
     const client = new TenantPoolClient(this)
     if (callback) {
       callback(undefined, client, () => client.release())
