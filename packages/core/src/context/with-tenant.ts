@@ -229,7 +229,8 @@ export class TenantTransaction implements TenantQueryable {
       ])
       return results[2] as QueryResult<R>
     }
-    const { genericPlan: _genericPlan, ...config } = statement
+    const config: Record<string, unknown> = { ...statement }
+    delete config.genericPlan
     return this.#client.query<R>(config as never)
   }
 
