@@ -154,10 +154,13 @@ function prismaOperations(pool: pg.Pool): {
       'no RLS': (tenantId) => plain.item.findMany({ where: { tenantId } }),
       // Prisma's RLS client-extension example: a batch transaction of set_config + the query.
       recipe: (tenantId) =>
-        recipeClient.$transaction([
-          recipeClient.$executeRaw`SELECT set_config('rowfence.tenant_id', ${tenantId}, true)`,
-          recipeClient.item.findMany({ where: { tenantId } }),
-        ]),
+        recipeClient.$transaction(
+          [
+            recipeClient.$executeRaw`SELECT set_config('rowfence.tenant_id', ${tenantId}, true)`,
+            recipeClient.item.findMany({ where: { tenantId } }),
+          ],
+          { maxWait: 60_000, timeout: 60_000 },
+        ),
       rowfence: (tenantId) => asTenant({ tenantId }, () => adapter.item.findMany({ where: { tenantId } })),
     },
   }
@@ -196,10 +199,15 @@ async function main(): Promise<void> {
               const rowsSeen = Array.isArray(seen[1]) ? (seen[1] as unknown[]).length : seen.length
               if (rowsSeen !== ITEMS)
                 throw new Error(`${orm} ${variant}: ${rowsSeen} rows, expected ${ITEMS}`)
-              await drive(tenants, operations[variant]).catch((error: unknown) => {
-                throw error
+              await drive(tenants, operations[variant]).catch(() => undefined) // warm-up
+              const perSecond = await drive(tenants, operations[variant]).catch((error: unknown) => {
+                log(
+                  `${orm} ${network} ${variant} failed: ${String(error)
+                    .split('\n')
+                    .find((line) => line.trim())}`,
+                )
+                return NaN
               })
-              const perSecond = await drive(tenants, operations[variant])
               rows.push({ orm, network, variant, perSecond })
               log(`${orm} ${network} ${variant}: ${perSecond.toFixed(0)}/s`)
             }

@@ -239,7 +239,7 @@ describe('the packed tarballs', () => {
       )
       expect(attw.code, `attw ${pkg.name}\n${attw.stdout}${attw.stderr}`).toBe(0)
     }
-  })
+  }, 180_000) // publint and attw for each of the five packages
 })
 
 describe('installed into a project outside the workspace', () => {
