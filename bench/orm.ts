@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
+import { loadavg, cpus } from 'node:os'
 import { join } from 'node:path'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { asTenant, withTenant } from '@rowfence/core'
@@ -246,6 +247,9 @@ function render(rows: readonly Row[]): string {
     `without RLS, tenant in WHERE. **recipe**: the ORM's documented RLS recipe (its transaction API with`,
     '`set_config` by hand: BEGIN, set_config, query, COMMIT). **rowfence**: the adapter inside `asTenant()`',
     '(set_config + query in one Sync group: 1 round trip, counted in the adapter tests).',
+    '',
+    `Machine: ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end of the run (other`,
+    'processes included): on a loaded machine the figures are CPU-bound and the delay proxy barely shows.',
     '',
     '| ORM | network | no RLS ops/s | recipe ops/s | rowfence ops/s | rowfence / recipe | rowfence / no RLS |',
     '|---|---|---|---|---|---|---|',
