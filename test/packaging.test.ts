@@ -86,6 +86,17 @@ function readmeSection(title: string): { lang: string; file: string | undefined;
   }))
 }
 
+/**
+ * The adapters' ORM peers, from the registry. Kysely 0.29 declares Node >= 22, so Node 20 gets 0.28 (both
+ * are in the adapter's peer range).
+ */
+const ormPeers = {
+  'drizzle-orm': '^0.45.0',
+  kysely: Number(process.versions.node.split('.')[0]) >= 22 ? '^0.29.0' : '~0.28.19',
+  '@prisma/adapter-pg': '^7.10.1',
+  '@prisma/driver-adapter-utils': '^7.10.1',
+}
+
 let work: string
 let project: string
 let packed: PackedPackage[]
@@ -139,7 +150,7 @@ beforeAll(async () => {
         name: 'my-app',
         private: true,
         type: 'module',
-        dependencies: { ...fileSpecs, pg: '^8.23.1' },
+        dependencies: { ...fileSpecs, pg: '^8.23.1', ...ormPeers },
         // The packages depend on each other by version: point those at the tarballs too.
         overrides: fileSpecs,
       },
@@ -179,7 +190,15 @@ function appUrl(): string {
 
 describe('the packed tarballs', { timeout: 300_000 }, () => {
   it('hold built JavaScript, declarations, source maps, README and LICENSE, and no tests', () => {
-    expect(packed.map((pkg) => pkg.name)).toEqual(expect.arrayContaining(['@rowfence/core', '@rowfence/cli']))
+    expect(packed.map((pkg) => pkg.name)).toEqual(
+      expect.arrayContaining([
+        '@rowfence/core',
+        '@rowfence/cli',
+        '@rowfence/drizzle',
+        '@rowfence/kysely',
+        '@rowfence/prisma',
+      ]),
+    )
     for (const pkg of packed) {
       expect(pkg.files, pkg.name).toEqual(
         expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']),
@@ -220,7 +239,7 @@ describe('the packed tarballs', { timeout: 300_000 }, () => {
       )
       expect(attw.code, `attw ${pkg.name}\n${attw.stdout}${attw.stderr}`).toBe(0)
     }
-  })
+  }, 180_000) // publint and attw for each of the five packages
 })
 
 describe('installed into a project outside the workspace', { timeout: 300_000 }, () => {
@@ -261,6 +280,82 @@ console.log(JSON.stringify({ setting, kinds: [typeof isUuid, typeof rowfenceSche
     expect(JSON.parse(result.stdout)).toEqual({
       setting: '11111111-1111-4111-8111-111111111111',
       kinds: ['function', 'function', 'function', 'function'],
+    })
+  })
+
+  it('runs a small CRUD through the Drizzle, Kysely and Prisma adapters from plain ESM', async () => {
+    const owner = new pg.Client(db.ownerUrl)
+    await owner.connect()
+    try {
+      await owner.query(`
+        CREATE TABLE orm_notes (
+          tenant_id uuid NOT NULL DEFAULT NULLIF(current_setting('rowfence.tenant_id', true), '')::uuid,
+          id uuid NOT NULL DEFAULT gen_random_uuid(),
+          body text NOT NULL,
+          PRIMARY KEY (tenant_id, id)
+        );
+        ALTER TABLE orm_notes ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE orm_notes FORCE ROW LEVEL SECURITY;
+        CREATE POLICY orm_notes_tenant ON orm_notes FOR ALL TO PUBLIC
+          USING (tenant_id = NULLIF(current_setting('rowfence.tenant_id', true), '')::uuid)
+          WITH CHECK (tenant_id = NULLIF(current_setting('rowfence.tenant_id', true), '')::uuid);
+        GRANT SELECT, INSERT, UPDATE, DELETE ON orm_notes TO app;`)
+    } finally {
+      await owner.end()
+    }
+    await writeFile(
+      join(project, 'orm-check.mjs'),
+      `import pg from 'pg'
+import { asTenant, withTenant, isRowfenceError } from '@rowfence/core'
+import { createTenantDrizzle } from '@rowfence/drizzle'
+import { TenantPostgresDialect } from '@rowfence/kysely'
+import { PrismaRowfence } from '@rowfence/prisma'
+import { eq } from 'drizzle-orm'
+import { pgTable, text, uuid } from 'drizzle-orm/pg-core'
+import { Kysely } from 'kysely'
+
+const pool = new pg.Pool({ connectionString: process.env.DB })
+const A = { tenantId: '11111111-1111-4111-8111-111111111111' }
+const B = { tenantId: '22222222-2222-4222-8222-222222222222' }
+const out = {}
+
+const notes = pgTable('orm_notes', { tenantId: uuid('tenant_id'), id: uuid('id').defaultRandom(), body: text('body').notNull() })
+const drizzle = createTenantDrizzle(pool)
+await asTenant(A, () => drizzle.insert(notes).values({ body: 'drizzle' }))
+await drizzle.withTenant(A, () => drizzle.update(notes).set({ body: 'drizzle-2' }).where(eq(notes.body, 'drizzle')))
+out.drizzle = await asTenant(A, () => drizzle.select({ body: notes.body }).from(notes))
+out.drizzleAsB = await asTenant(B, () => drizzle.select().from(notes))
+await asTenant(A, () => drizzle.delete(notes))
+out.noContext = await drizzle.select().from(notes).catch((error) => isRowfenceError(error, 'ROWFENCE_NO_TENANT_CONTEXT'))
+
+const kysely = new Kysely({ dialect: new TenantPostgresDialect({ pool }) })
+await asTenant(A, () => kysely.insertInto('orm_notes').values({ body: 'kysely' }).execute())
+await withTenant(pool, A, () => kysely.transaction().execute((trx) => trx.updateTable('orm_notes').set({ body: 'kysely-2' }).execute()))
+out.kysely = await asTenant(A, () => kysely.selectFrom('orm_notes').select('body').execute())
+await asTenant(A, () => kysely.deleteFrom('orm_notes').execute())
+
+const adapter = await new PrismaRowfence(pool).connect()
+const text1 = [{ scalarType: 'string', arity: 'scalar' }]
+await asTenant(A, () => adapter.executeRaw({ sql: 'INSERT INTO orm_notes (body) VALUES ($1)', args: ['prisma'], argTypes: text1 }))
+out.prisma = (await asTenant(A, () => adapter.queryRaw({ sql: 'SELECT body FROM orm_notes', args: [], argTypes: [] }))).rows
+const tx = await asTenant(A, () => adapter.startTransaction())
+out.prismaDeleted = await tx.executeRaw({ sql: 'DELETE FROM orm_notes', args: [], argTypes: [] })
+await tx.executeRaw({ sql: 'COMMIT', args: [], argTypes: [] })
+await tx.commit()
+out.prismaAfter = (await asTenant(A, () => adapter.queryRaw({ sql: 'SELECT body FROM orm_notes', args: [], argTypes: [] }))).rows
+await pool.end()
+console.log(JSON.stringify(out))
+`,
+    )
+    const result = await ok(process.execPath, ['orm-check.mjs'], { cwd: project, env: { DB: appUrl() } })
+    expect(JSON.parse(result.stdout)).toEqual({
+      drizzle: [{ body: 'drizzle-2' }],
+      drizzleAsB: [],
+      noContext: true,
+      kysely: [{ body: 'kysely-2' }],
+      prisma: [['prisma']],
+      prismaDeleted: 1,
+      prismaAfter: [],
     })
   })
 

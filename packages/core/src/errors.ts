@@ -19,6 +19,14 @@ export const errorCatalogue = {
     status: 500,
     message: 'The tenant transaction has already ended; queries must finish inside the withTenant() callback',
   },
+  ROWFENCE_TENANT_MISMATCH: {
+    status: 500,
+    message: 'A tenant context cannot be opened for another tenant or user inside a tenant transaction',
+  },
+  ROWFENCE_TRANSACTION_CONTROL: {
+    status: 500,
+    message: 'This transaction control statement cannot run inside a tenant transaction',
+  },
   ROWFENCE_INTERNAL: { status: 500, message: 'Internal server error' },
   ROWFENCE_DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry later' },
   ROWFENCE_MIGRATION_CHECKSUM_MISMATCH: {
@@ -81,8 +89,92 @@ export class RowfenceError extends Error {
   }
 }
 
+/**
+ * Whether `value` is a RowfenceError (with the given code). ORMs wrap what the driver threw (Drizzle's
+ * DrizzleQueryError, Kysely, Prisma's driver adapter errors): the `cause` chain is searched too, so a
+ * RowfenceError raised under an ORM is still recognised. Narrowing applies to `value` only when it is one
+ * itself; use findRowfenceError() to get the nested one.
+ */
 export function isRowfenceError(value: unknown, code?: RowfenceErrorCode): value is RowfenceError {
-  return value instanceof RowfenceError && (code === undefined || value.code === code)
+  const found = findRowfenceError(value)
+  return found !== undefined && (code === undefined || found.code === code)
+}
+
+/** The RowfenceError in `value` or its `cause` chain, if any. */
+export function findRowfenceError(value: unknown): RowfenceError | undefined {
+  for (const candidate of causeChain(value)) {
+    if (candidate instanceof RowfenceError) return candidate
+    // Prisma rebuilds errors it does not know as its own, keeping only `code` and the message.
+    const code = (candidate as { code?: unknown } | null)?.code
+    if (typeof code === 'string' && code.startsWith('ROWFENCE_') && Object.hasOwn(errorCatalogue, code)) {
+      return new RowfenceError(code as RowfenceErrorCode, { cause: candidate })
+    }
+  }
+  return undefined
+}
+
+/** `value`, then its causes (and Prisma's `meta.driverAdapterError`), without looping on cycles. */
+function* causeChain(value: unknown): Generator<unknown> {
+  const seen = new Set<unknown>()
+  let current = value
+  while (current !== null && current !== undefined && !seen.has(current) && seen.size < 16) {
+    seen.add(current)
+    yield current
+    if (typeof current !== 'object') return
+    const { cause, meta } = current as { cause?: unknown; meta?: { driverAdapterError?: unknown } }
+    current = cause ?? meta?.driverAdapterError
+  }
+}
+
+/** The SQLSTATE of a node-postgres error, or the one a Prisma driver adapter error carries. */
+function sqlstateOf(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined
+  const { code, originalCode, cause } = value as { code?: unknown; originalCode?: unknown; cause?: unknown }
+  // A Prisma client error (P2002, ...): its own code is Prisma's, not a SQLSTATE.
+  if ('clientVersion' in value) return typeof code === 'string' ? prismaCodes[code] : undefined
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code
+  if (typeof originalCode === 'string' && /^[0-9A-Z]{5}$/.test(originalCode)) return originalCode
+  // Prisma's DriverAdapterError: { cause: { kind: 'postgres', code, originalCode, ... } }
+  const adapterCause = cause as { kind?: unknown; code?: unknown; originalCode?: unknown } | undefined
+  if (adapterCause && typeof adapterCause === 'object' && typeof adapterCause.kind === 'string') {
+    for (const candidate of [adapterCause.originalCode, adapterCause.code]) {
+      if (typeof candidate === 'string' && /^[0-9A-Z]{5}$/.test(candidate)) return candidate
+    }
+    return prismaKinds[adapterCause.kind]
+  }
+  return undefined
+}
+
+/** Prisma client error codes that stand for a SQLSTATE (used when no driver error is attached). */
+const prismaCodes: Record<string, string> = {
+  P2000: '22001',
+  P2002: '23505',
+  P2003: '23503',
+  P2011: '23502',
+}
+
+/** Prisma driver adapter error kinds that stand for a SQLSTATE. */
+const prismaKinds: Record<string, string> = {
+  UniqueConstraintViolation: '23505',
+  ForeignKeyConstraintViolation: '23503',
+  NullConstraintViolation: '23502',
+  InsufficientPrivilege: '42501',
+  DatabaseNotReachable: '08006',
+  ConnectionClosed: '08006',
+  SocketTimeout: '08006',
+}
+
+/** The error of the cause chain that carries a database code, unwrapping ORM errors. */
+function databaseErrorOf(error: unknown): unknown {
+  // The innermost error that carries a SQLSTATE: a driver error is more precise than an ORM's summary.
+  let found: unknown
+  for (const candidate of causeChain(error)) if (sqlstateOf(candidate)) found = candidate
+  if (found !== undefined) return found
+  for (const candidate of causeChain(error)) {
+    const code = (candidate as { code?: unknown } | null)?.code
+    if (typeof code === 'string' && connectionLossCodes.has(code)) return candidate
+  }
+  return error
 }
 
 /** The subset of node-postgres' DatabaseError we read. */
@@ -99,7 +191,12 @@ const connectionLossCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETI
  */
 export function fromDatabaseError(error: unknown): RowfenceError {
   if (error instanceof RowfenceError) return error
-  const code = typeof (error as PgErrorLike | null)?.code === 'string' ? (error as { code: string }).code : ''
+  const nested = findRowfenceError(error)
+  if (nested) return nested
+  const database = databaseErrorOf(error)
+  const code =
+    sqlstateOf(database) ??
+    (typeof (database as PgErrorLike | null)?.code === 'string' ? (database as { code: string }).code : '')
   const wrap = (rowfenceCode: RowfenceErrorCode): RowfenceError =>
     new RowfenceError(rowfenceCode, { cause: error, details: code ? { sqlstate: code } : undefined })
   if (code === '42501') return wrap('ROWFENCE_FORBIDDEN')

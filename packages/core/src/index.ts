@@ -1,6 +1,7 @@
 /** `@rowfence/core`: the tenant context, the error catalogue and SQL quoting. */
 export {
   errorCatalogue,
+  findRowfenceError,
   fromDatabaseError,
   isRowfenceError,
   RowfenceError,
@@ -23,9 +24,28 @@ export {
   TenantTransaction,
   withTenant,
   type IsolationLevel,
+  type QueryAsTenantOptions,
   type TenantQueryable,
   type TenantQueryConfig,
   type WithTenantOptions,
 } from './context/with-tenant.ts'
 export { createTenantDatabase, type TenantDatabase } from './context/tenant-database.ts'
 export { PipelinedBatch, type BatchStatement } from './context/pipelined-batch.ts'
+export {
+  defineContextConfig,
+  normalizeContextWith,
+  normalizeId,
+  type ClaimValue,
+  type NormalizedContext,
+  type TenantContextConfig,
+  type TenantIdType,
+} from './context/context-config.ts'
+export { classifyTransactionControl, type TransactionControl } from './context/transaction-control.ts'
+export { isSubmittable, type TenantClient } from './context/tenant-client.ts'
+export {
+  asTenant,
+  currentTenantScope,
+  TenantPool,
+  TenantPoolClient,
+  type TenantPoolOptions,
+} from './context/tenant-pool.ts'

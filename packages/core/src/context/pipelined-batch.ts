@@ -8,6 +8,8 @@ export interface BatchStatement {
   readonly values?: readonly unknown[] | undefined
   readonly name?: string | undefined
   readonly rowMode?: 'array' | undefined
+  /** Per-statement type parsers (node-postgres `types`); the connection's parsers otherwise. */
+  readonly types?: unknown
 }
 
 /** The parts of node-postgres' Connection a submittable drives (see pg/lib/query.js). */
@@ -47,7 +49,7 @@ export class PipelinedBatch {
   constructor(statements: readonly BatchStatement[], types: unknown) {
     if (statements.length === 0) throw new TypeError('A batch needs at least one statement')
     this.#statements = statements
-    this.#results = statements.map((statement) => new Result(statement.rowMode, types))
+    this.#results = statements.map((statement) => new Result(statement.rowMode, statement.types ?? types))
   }
 
   /** Resolves with one result per statement, in order. */

@@ -2,8 +2,12 @@ import { RowfenceError } from '../errors.ts'
 
 /** Who a unit of work runs as. `tenantId` is required; `userId` is optional (the acting user). */
 export interface TenantContext {
-  readonly tenantId: string
-  readonly userId?: string | null | undefined
+  /** A UUID by default; text or bigint ids with a TenantContextConfig. */
+  readonly tenantId: string | bigint | number
+  readonly userId?: string | bigint | number | null | undefined
+  /** Extra claims (role, plan, ...) for the settings a TenantContextConfig names; sent as text. */
+  readonly claims?:
+    Readonly<Record<string, string | number | bigint | boolean | null | undefined>> | undefined
 }
 
 /** The transaction-local settings the database policies read through the context functions. */

@@ -1,8 +1,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
 import { RowfenceError } from '../errors.ts'
+import {
+  customContextStatement,
+  normalizeContextWith,
+  type NormalizedContext,
+  type TenantContextConfig,
+} from './context-config.ts'
+import { enterNested, rememberPool } from './nested.ts'
 import { PipelinedBatch, type BatchStatement } from './pipelined-batch.ts'
-import { normalizeContext, TENANT_SETTING, USER_SETTING, type TenantContext } from './tenant-context.ts'
+import { TENANT_SETTING, USER_SETTING, type TenantContext } from './tenant-context.ts'
+import { createTenantClient, type TenantClient } from './tenant-client.ts'
+import { classifyTransactionControl } from './transaction-control.ts'
 
 /** A query as text plus values, or a config object; `name` makes it a prepared statement. */
 export interface TenantQueryConfig {
@@ -10,6 +19,8 @@ export interface TenantQueryConfig {
   readonly values?: readonly unknown[] | undefined
   readonly name?: string | undefined
   readonly rowMode?: 'array' | undefined
+  /** Per-query type parsers (node-postgres `types`), as ORMs pass them. */
+  readonly types?: unknown
   /**
    * queryAsTenant only: plan this (named) statement once per connection and reuse the plan, by setting
    * `plan_cache_mode = force_generic_plan` transaction-locally in the same round trip. PostgreSQL otherwise
@@ -34,6 +45,13 @@ export interface WithTenantOptions {
   readonly readOnly?: boolean | undefined
   /** Reuse cached generic plans for the named statements of this transaction (see TenantQueryConfig.genericPlan). */
   readonly genericPlans?: boolean | undefined
+  /** Id types, setting names and claims of the context (see defineContextConfig); uuid ids by default. */
+  readonly contextConfig?: TenantContextConfig | undefined
+}
+
+/** Options of queryAsTenant. */
+export interface QueryAsTenantOptions {
+  readonly contextConfig?: TenantContextConfig | undefined
 }
 
 /** Sets both settings transaction-locally; values are bind parameters, never SQL text. */
@@ -48,7 +66,8 @@ const setContextGenericStatement = {
   text: `${setContextStatement.text}, set_config('plan_cache_mode', 'force_generic_plan', true)`,
 } as const
 
-function contextStatement(settings: { tenantId: string; userId: string }, genericPlan: boolean | undefined) {
+function contextStatement(settings: NormalizedContext, genericPlan: boolean | undefined) {
+  if (settings.settings) return customContextStatement(settings.settings, genericPlan)
   return {
     ...(genericPlan ? setContextGenericStatement : setContextStatement),
     values: [settings.tenantId, settings.userId],
@@ -77,13 +96,8 @@ function toStatement(
   values?: readonly unknown[],
 ): BatchStatement & { genericPlan?: boolean | undefined } {
   if (typeof query === 'string') return { text: query, values }
-  return {
-    text: query.text,
-    values: values ?? query.values,
-    name: query.name,
-    rowMode: query.rowMode,
-    genericPlan: query.genericPlan,
-  }
+  // The whole config goes on (types, rowMode, ...): ORMs rely on their own type parsers.
+  return { ...query, values: values ?? query.values }
 }
 
 const activeTransaction = new AsyncLocalStorage<TenantTransaction>()
@@ -96,15 +110,20 @@ const activeTransaction = new AsyncLocalStorage<TenantTransaction>()
 export class TenantTransaction implements TenantQueryable {
   readonly context: { readonly tenantId: string; readonly userId: string | null }
   readonly #client: PoolClient
-  readonly #settings: { tenantId: string; userId: string }
+  readonly #settings: NormalizedContext
   readonly #begin: string
   readonly #genericPlans: boolean
   #state: 'pending' | 'open' | 'closed' = 'pending'
   #savepoints = 0
+  /** Savepoints standing in for the BEGINs an ORM sent through this transaction. */
+  #nested: string[] = []
+  #client_: TenantClient | undefined
+  /** A failed pipelined start (see submit); reported by the next query. */
+  #startError: unknown
 
   constructor(
     client: PoolClient,
-    settings: { tenantId: string; userId: string },
+    settings: NormalizedContext,
     options: { begin: string; genericPlans?: boolean | undefined },
   ) {
     this.#client = client
@@ -119,12 +138,88 @@ export class TenantTransaction implements TenantQueryable {
     return this.#state !== 'pending'
   }
 
+  /** Whether the transaction has ended (COMMIT or ROLLBACK); later queries fail. */
+  get ended(): boolean {
+    return this.#state === 'closed'
+  }
+
+  /** @internal The settings this transaction was opened with (nested withTenant compares them). */
+  get settings(): NormalizedContext {
+    return this.#settings
+  }
+
+  /**
+   * A node-postgres-like client bound to this transaction, for ORMs and for cursors/COPY: `query()` takes
+   * configs, callbacks and submittables (pg-cursor, pg-query-stream, pg-copy-streams); `release()` does
+   * nothing. BEGIN/COMMIT/ROLLBACK sent through it become savepoints.
+   */
+  get client(): TenantClient {
+    this.#client_ ??= createTenantClient(this)
+    return this.#client_
+  }
+
+  /**
+   * @internal Hands a node-postgres submittable (a cursor, a COPY stream) to the connection, after BEGIN
+   * and the context if they have not gone out yet. Synchronous like `client.query(submittable)`: node-postgres
+   * queues both in order.
+   */
+  submit<S>(submittable: S): S {
+    if (this.#state === 'closed') throw new RowfenceError('ROWFENCE_CONTEXT_CLOSED')
+    if (this.#state === 'pending') {
+      this.#state = 'open'
+      PipelinedBatch.run(this.#client, [
+        { text: this.#begin },
+        contextStatement(this.#settings, this.#genericPlans),
+      ]).catch((error: unknown) => {
+        this.#startError = error
+      })
+    }
+    return (this.#client as unknown as { query(s: S): S }).query(submittable)
+  }
+
+  async #control(text: string): Promise<QueryResult | undefined> {
+    const control = classifyTransactionControl(text)
+    if (!control) return undefined
+    if (control.kind === 'begin') {
+      if (control.modes !== '') {
+        throw new RowfenceError('ROWFENCE_TRANSACTION_CONTROL', {
+          message:
+            'A nested transaction inside a tenant transaction is a savepoint and cannot set its own isolation level or access mode',
+        })
+      }
+      const name = `rowfence_nested_${this.#nested.length + 1}`
+      this.#nested.push(name)
+      const result = await this.query(`SAVEPOINT ${name}`)
+      return Object.assign(result, { command: 'BEGIN' })
+    }
+    if (control.kind === 'commit' || control.kind === 'rollback') {
+      const name = this.#nested.pop()
+      if (name === undefined) {
+        throw new RowfenceError('ROWFENCE_TRANSACTION_CONTROL', {
+          message: `A ${control.kind.toUpperCase()} without a matching BEGIN would end the tenant transaction early; the withTenant() callback ends it`,
+        })
+      }
+      const result =
+        control.kind === 'commit'
+          ? await this.query(`RELEASE SAVEPOINT ${name}`)
+          : await this.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`)
+      return Object.assign(Array.isArray(result) ? (result.at(-1) as QueryResult) : result, {
+        command: control.kind === 'commit' ? 'COMMIT' : 'ROLLBACK',
+      })
+    }
+    if (control.kind === 'set-transaction') return undefined
+    throw new RowfenceError('ROWFENCE_TRANSACTION_CONTROL')
+  }
+
   async query<R extends QueryResultRow = QueryResultRow>(
     query: string | TenantQueryConfig,
     values?: readonly unknown[],
   ): Promise<QueryResult<R>> {
     if (this.#state === 'closed') throw new RowfenceError('ROWFENCE_CONTEXT_CLOSED')
+    if (this.#startError !== undefined) throw this.#startError
     const statement = toStatement(query, values)
+    const controlled = await this.#control(statement.text)
+    if (controlled) return controlled as QueryResult<R>
     if (this.#state === 'pending') {
       this.#state = 'open'
       const results = await PipelinedBatch.run(this.#client, [
@@ -134,12 +229,9 @@ export class TenantTransaction implements TenantQueryable {
       ])
       return results[2] as QueryResult<R>
     }
-    return this.#client.query<R>({
-      text: statement.text,
-      values: statement.values as unknown[] | undefined,
-      name: statement.name,
-      ...(statement.rowMode ? { rowMode: statement.rowMode } : {}),
-    } as never)
+    const config: Record<string, unknown> = { ...statement }
+    delete config.genericPlan
+    return this.#client.query<R>(config as never)
   }
 
   /** Runs `fn` inside a savepoint: its writes are undone if it throws, the outer transaction goes on. */
@@ -182,13 +274,18 @@ export async function withTenant<T>(
   fn: (tx: TenantTransaction) => Promise<T>,
   options: WithTenantOptions = {},
 ): Promise<T> {
-  const settings = normalizeContext(context)
+  const settings = normalizeContextWith(context, options.contextConfig)
   const begin = beginStatement(options)
+  // Inside a transaction of the same pool: the same tenant reuses it, another tenant is refused.
+  const outer = enterNested(pool, activeTransaction.getStore(), settings)
+  if (outer) return activeTransaction.run(outer, async () => await fn(outer))
   const client = await pool.connect()
   const tx = new TenantTransaction(client, settings, { begin, genericPlans: options.genericPlans })
+  rememberPool(tx, pool)
   let broken: Error | undefined
   try {
-    const result = await activeTransaction.run(tx, () => fn(tx))
+    // Awaited inside the scope: a lazy thenable returned by the callback (an ORM query) runs in the context.
+    const result = await activeTransaction.run(tx, async () => await fn(tx))
     await tx.end('COMMIT')
     return result
   } catch (error) {
@@ -214,8 +311,9 @@ export async function queryAsTenant<R extends QueryResultRow = QueryResultRow>(
   context: TenantContext,
   query: string | TenantQueryConfig,
   values?: readonly unknown[],
+  options: QueryAsTenantOptions = {},
 ): Promise<QueryResult<R>> {
-  const settings = normalizeContext(context)
+  const settings = normalizeContextWith(context, options.contextConfig)
   const statement = toStatement(query, values)
   const client = await pool.connect()
   let broken: Error | undefined
