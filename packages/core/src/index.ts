@@ -2,6 +2,8 @@
 export {
   errorCatalogue,
   fromDatabaseError,
+  isConnectionFailure,
+  isPoolTimeout,
   isRowfenceError,
   RowfenceError,
   type RowfenceErrorCode,
@@ -25,7 +27,12 @@ export {
   type IsolationLevel,
   type TenantQueryable,
   type TenantQueryConfig,
+  type PoolerOptions,
   type WithTenantOptions,
 } from './context/with-tenant.ts'
-export { createTenantDatabase, type TenantDatabase } from './context/tenant-database.ts'
+export {
+  createTenantDatabase,
+  type TenantDatabase,
+  type TenantDatabaseOptions,
+} from './context/tenant-database.ts'
 export { PipelinedBatch, type BatchStatement } from './context/pipelined-batch.ts'

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
 import { RowfenceError } from '../errors.ts'
+import { checkOut, connectionError, mayWrite } from './connection.ts'
 import { PipelinedBatch, type BatchStatement } from './pipelined-batch.ts'
 import { normalizeContext, TENANT_SETTING, USER_SETTING, type TenantContext } from './tenant-context.ts'
 
@@ -34,6 +35,19 @@ export interface WithTenantOptions {
   readonly readOnly?: boolean | undefined
   /** Reuse cached generic plans for the named statements of this transaction (see TenantQueryConfig.genericPlan). */
   readonly genericPlans?: boolean | undefined
+  /** Send only unnamed statements, for transaction-mode poolers that do not keep prepared statements (see PoolerOptions). */
+  readonly pooler?: boolean | undefined
+}
+
+export interface PoolerOptions {
+  /**
+   * Pooler mode: every statement is sent unnamed (Parse/Bind/Execute with the empty name), so nothing
+   * outlives the transaction on the server connection. Needed behind transaction-mode poolers that do not
+   * track named prepared statements (PgBouncer < 1.21 or `max_prepared_statements = 0`, RDS Proxy,
+   * Supavisor). Context and query still go out in one Sync group. `genericPlan` is ignored: an unnamed
+   * statement is planned on every execution anyway, so a forced generic plan cannot be reused.
+   */
+  readonly pooler?: boolean | undefined
 }
 
 /** Sets both settings transaction-locally; values are bind parameters, never SQL text. */
@@ -48,11 +62,21 @@ const setContextGenericStatement = {
   text: `${setContextStatement.text}, set_config('plan_cache_mode', 'force_generic_plan', true)`,
 } as const
 
-function contextStatement(settings: { tenantId: string; userId: string }, genericPlan: boolean | undefined) {
+function contextStatement(
+  settings: { tenantId: string; userId: string },
+  genericPlan: boolean | undefined,
+  pooler = false,
+): BatchStatement {
+  if (pooler) return { text: setContextStatement.text, values: [settings.tenantId, settings.userId] }
   return {
     ...(genericPlan ? setContextGenericStatement : setContextStatement),
     values: [settings.tenantId, settings.userId],
   }
+}
+
+/** Pooler mode: the same statement, unnamed (parsed in the same Sync group it runs in). */
+function forPooler<S extends { name?: string | undefined }>(statement: S, pooler: boolean): S {
+  return pooler && statement.name !== undefined ? { ...statement, name: undefined } : statement
 }
 
 const isolationLevels: Record<IsolationLevel, string> = {
@@ -99,18 +123,20 @@ export class TenantTransaction implements TenantQueryable {
   readonly #settings: { tenantId: string; userId: string }
   readonly #begin: string
   readonly #genericPlans: boolean
+  readonly #pooler: boolean
   #state: 'pending' | 'open' | 'closed' = 'pending'
   #savepoints = 0
 
   constructor(
     client: PoolClient,
     settings: { tenantId: string; userId: string },
-    options: { begin: string; genericPlans?: boolean | undefined },
+    options: { begin: string; genericPlans?: boolean | undefined; pooler?: boolean | undefined },
   ) {
     this.#client = client
     this.#settings = settings
     this.#begin = options.begin
     this.#genericPlans = options.genericPlans === true
+    this.#pooler = options.pooler === true
     this.context = Object.freeze({ tenantId: settings.tenantId, userId: settings.userId || null })
   }
 
@@ -124,12 +150,12 @@ export class TenantTransaction implements TenantQueryable {
     values?: readonly unknown[],
   ): Promise<QueryResult<R>> {
     if (this.#state === 'closed') throw new RowfenceError('ROWFENCE_CONTEXT_CLOSED')
-    const statement = toStatement(query, values)
+    const statement = forPooler(toStatement(query, values), this.#pooler)
     if (this.#state === 'pending') {
       this.#state = 'open'
       const results = await PipelinedBatch.run(this.#client, [
         { text: this.#begin },
-        contextStatement(this.#settings, this.#genericPlans),
+        contextStatement(this.#settings, this.#genericPlans, this.#pooler),
         statement,
       ])
       return results[2] as QueryResult<R>
@@ -184,23 +210,37 @@ export async function withTenant<T>(
 ): Promise<T> {
   const settings = normalizeContext(context)
   const begin = beginStatement(options)
-  const client = await pool.connect()
-  const tx = new TenantTransaction(client, settings, { begin, genericPlans: options.genericPlans })
-  let broken: Error | undefined
+  const connection = await checkOut(pool)
+  const tx = new TenantTransaction(connection.client, settings, {
+    begin,
+    genericPlans: options.genericPlans,
+    pooler: options.pooler,
+  })
+  let result: T
   try {
-    const result = await activeTransaction.run(tx, () => fn(tx))
+    result = await activeTransaction.run(tx, () => fn(tx))
+  } catch (error) {
+    const failure = connectionError(connection, error, 'ROWFENCE_DATABASE_UNAVAILABLE')
+    try {
+      // On a failed connection the server has rolled back already; only close the handle.
+      if (connection.failure) await tx.end('ROLLBACK').catch(() => undefined)
+      else await tx.end('ROLLBACK')
+    } catch (rollbackError) {
+      // The connection cannot be trusted any more; destroy it instead of returning it to the pool.
+      connection.fail(rollbackError)
+    }
+    connection.release()
+    throw failure
+  }
+  try {
     await tx.end('COMMIT')
     return result
   } catch (error) {
-    try {
-      await tx.end('ROLLBACK')
-    } catch (rollbackError) {
-      // The connection cannot be trusted any more; destroy it instead of returning it to the pool.
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
-    }
-    throw error
+    // A COMMIT that failed on a healthy connection (serialization failure, deferred constraint) rolled
+    // back; one whose connection failed may or may not have been applied.
+    throw connectionError(connection, error, 'ROWFENCE_COMMIT_UNKNOWN')
   } finally {
-    client.release(broken)
+    connection.release()
   }
 }
 
@@ -214,24 +254,29 @@ export async function queryAsTenant<R extends QueryResultRow = QueryResultRow>(
   context: TenantContext,
   query: string | TenantQueryConfig,
   values?: readonly unknown[],
+  options: PoolerOptions = {},
 ): Promise<QueryResult<R>> {
   const settings = normalizeContext(context)
-  const statement = toStatement(query, values)
-  const client = await pool.connect()
-  let broken: Error | undefined
+  const pooler = options.pooler === true
+  const statement = forPooler(toStatement(query, values), pooler)
+  const connection = await checkOut(pool)
   try {
-    const results = await PipelinedBatch.run(client, [
-      contextStatement(settings, statement.genericPlan),
+    const results = await PipelinedBatch.run(connection.client, [
+      contextStatement(settings, statement.genericPlan, pooler),
       statement,
     ])
     return results[1] as QueryResult<R>
   } catch (error) {
     // A server error leaves the connection usable (the Sync ended the implicit transaction); anything
-    // else (socket loss, protocol trouble) does not.
-    if (!(error instanceof Error && 'severity' in error)) broken = error as Error
-    throw error
+    // else (socket loss, protocol trouble) does not. A lost write in flight may have committed.
+    throw connectionError(
+      connection,
+      error,
+      mayWrite(statement.text) ? 'ROWFENCE_COMMIT_UNKNOWN' : 'ROWFENCE_DATABASE_UNAVAILABLE',
+      { destroyOnOther: true },
+    )
   } finally {
-    client.release(broken)
+    connection.release()
   }
 }
 
