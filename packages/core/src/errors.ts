@@ -163,7 +163,7 @@ export function isPoolTimeout(error: unknown): boolean {
 }
 
 const connectionLossMessage =
-  /Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|Connection (?:ended|closed)|socket hang up|read ECONNRESET|write EPIPE|Unexpected message|Received unexpected/i
+  /Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|Connection (?:ended|closed)|socket hang up|read ECONNRESET|write EPIPE|Unexpected message|Received unexpected|received invalid response/i
 
 /**
  * Whether an error means the connection itself failed (socket lost, server shutting down, protocol

@@ -188,6 +188,11 @@ export class TenantTransaction implements TenantQueryable {
     }
   }
 
+  /** @internal The connection failed: nothing more is sent; later queries fail with ROWFENCE_CONTEXT_CLOSED. */
+  abandon(): void {
+    this.#state = 'closed'
+  }
+
   /** @internal Ends the transaction; later queries fail with ROWFENCE_CONTEXT_CLOSED. */
   async end(command: 'COMMIT' | 'ROLLBACK'): Promise<void> {
     const wasOpen = this.#state === 'open'
@@ -222,8 +227,8 @@ export async function withTenant<T>(
   } catch (error) {
     const failure = connectionError(connection, error, 'ROWFENCE_DATABASE_UNAVAILABLE')
     try {
-      // On a failed connection the server has rolled back already; only close the handle.
-      if (connection.failure) await tx.end('ROLLBACK').catch(() => undefined)
+      // On a failed connection the server rolls back by itself; nothing more is sent on it.
+      if (connection.failure) tx.abandon()
       else await tx.end('ROLLBACK')
     } catch (rollbackError) {
       // The connection cannot be trusted any more; destroy it instead of returning it to the pool.
@@ -237,8 +242,12 @@ export async function withTenant<T>(
     return result
   } catch (error) {
     // A COMMIT that failed on a healthy connection (serialization failure, deferred constraint) rolled
-    // back; one whose connection failed may or may not have been applied.
-    throw connectionError(connection, error, 'ROWFENCE_COMMIT_UNKNOWN')
+    // back; one whose connection failed may or may not have been applied (a read-only one changed nothing).
+    throw connectionError(
+      connection,
+      error,
+      options.readOnly ? 'ROWFENCE_DATABASE_UNAVAILABLE' : 'ROWFENCE_COMMIT_UNKNOWN',
+    )
   } finally {
     connection.release()
   }
