@@ -237,6 +237,12 @@ export async function withTenant<T>(
     connection.release()
     throw failure
   }
+  if (connection.failure) {
+    // The connection failed before COMMIT was sent: the server rolled the transaction back.
+    tx.abandon()
+    connection.release()
+    throw new RowfenceError('ROWFENCE_DATABASE_UNAVAILABLE', { cause: connection.failure })
+  }
   try {
     await tx.end('COMMIT')
     return result
