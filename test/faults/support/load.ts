@@ -156,6 +156,10 @@ export async function runLoad(options: {
 
 /** A compact summary for failure messages and reports (no samples). */
 export function summary(result: LoadResult): Omit<LoadResult, 'samples'> & { perSecond: number } {
-  const { samples: _samples, ...rest } = result
-  return { ...rest, perSecond: Math.round((result.requests / result.durationMs) * 1000) }
+  const rest: Partial<LoadResult> = { ...result }
+  delete rest.samples
+  return {
+    ...(rest as Omit<LoadResult, 'samples'>),
+    perSecond: Math.round((result.requests / result.durationMs) * 1000),
+  }
 }
