@@ -44,7 +44,20 @@ export interface DemoAppOptions {
    * on the raw app-role pool. Off unless given; never part of the served app or its OpenAPI document.
    */
   readonly benchRoutes?: BenchRoutesOptions | undefined
+  /** HTTP timeouts; each has a default (see httpTimeoutDefaults). */
+  readonly timeouts?: Partial<HttpTimeouts> | undefined
 }
+
+export interface HttpTimeouts {
+  /** A socket with no traffic for this long is closed (a stalled client, a body trickled slowly). */
+  readonly idleMs: number
+  /** The whole request (headers and body) must arrive within this time; else 408 and the socket closes. */
+  readonly requestMs: number
+  /** How long a kept-alive socket may wait for its next request. */
+  readonly keepAliveMs: number
+}
+
+export const httpTimeoutDefaults: HttpTimeouts = { idleMs: 10_000, requestMs: 15_000, keepAliveMs: 5_000 }
 
 export const APP_VERSION = '0.1.0'
 
@@ -66,7 +79,13 @@ function trustedProxies(
 }
 
 export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance> {
+  const timeouts = { ...httpTimeoutDefaults, ...options.timeouts }
   const app = Fastify({
+    connectionTimeout: timeouts.idleMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    // Node checks requestTimeout/headersTimeout on this interval (default 30 s): check every second.
+    http: { connectionsCheckingInterval: 1000, headersTimeout: Math.min(timeouts.requestMs, 10_000) },
     logger: options.logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] },
     genReqId: () => randomUUID(),
     trustProxy: trustedProxies(options.trustProxy),
@@ -101,6 +120,8 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   })
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+
+  healthRoutes(app, options.db)
 
   app.get('/openapi.json', { schema: { hide: true } }, async function openapiDocument() {
     return app.swagger()
@@ -148,4 +169,18 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
   })
 
   return app
+}
+
+/**
+ * Liveness (`/healthz`: the process answers, whatever the database does) and readiness (`/readyz`: a
+ * `SELECT 1` as the app role; 503 with Retry-After while the database is down or every connection busy).
+ */
+function healthRoutes(app: FastifyInstance, db: TenantDatabase): void {
+  app.get('/healthz', { schema: { hide: true } }, async function liveness() {
+    return { status: 'ok' }
+  })
+  app.get('/readyz', { schema: { hide: true } }, async function readiness() {
+    await db.ping()
+    return { status: 'ready' }
+  })
 }

@@ -28,7 +28,27 @@ export const errorCatalogue = {
     message: 'This transaction control statement cannot run inside a tenant transaction',
   },
   ROWFENCE_INTERNAL: { status: 500, message: 'Internal server error' },
-  ROWFENCE_DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry later' },
+  ROWFENCE_DATABASE_UNAVAILABLE: {
+    status: 503,
+    message: 'The database is unavailable; retry later',
+    retryAfterSeconds: 1,
+  },
+  ROWFENCE_DATABASE_BUSY: {
+    status: 503,
+    message: 'No database connection became free in time; retry later',
+    retryAfterSeconds: 1,
+  },
+  ROWFENCE_QUERY_TIMEOUT: {
+    status: 503,
+    message: 'The database cancelled a statement that ran too long; retry later',
+    retryAfterSeconds: 1,
+  },
+  ROWFENCE_COMMIT_UNKNOWN: {
+    status: 503,
+    message:
+      'The connection was lost while the transaction was committing: the write may or may not have been saved',
+    retryAfterSeconds: 1,
+  },
   ROWFENCE_MIGRATION_CHECKSUM_MISMATCH: {
     status: 500,
     message: 'An applied migration was edited after it ran',
@@ -58,7 +78,7 @@ export const errorCatalogue = {
     status: 400,
     message: 'The probe cannot run safely (rollback not guaranteed, or no way to set the tenant context)',
   },
-} as const satisfies Record<string, { status: number; message: string }>
+} as const satisfies Record<string, { status: number; message: string; retryAfterSeconds?: number }>
 
 export type RowfenceErrorCode = keyof typeof errorCatalogue
 
@@ -80,7 +100,12 @@ export class RowfenceError extends Error {
     super(options.message ?? errorCatalogue[code].message, { cause: options.cause })
     this.code = code
     this.statusCode = errorCatalogue[code].status
-    this.details = options.details
+    const entry = errorCatalogue[code] as { retryAfterSeconds?: number }
+    // 503s tell the client when to come back (the HTTP boundary turns this into Retry-After).
+    this.details =
+      entry.retryAfterSeconds === undefined
+        ? options.details
+        : { retryAfterSeconds: entry.retryAfterSeconds, ...options.details }
   }
 
   /** The body an HTTP boundary may send: `{ code, message }` and nothing else. */
@@ -200,6 +225,7 @@ export function fromDatabaseError(error: unknown): RowfenceError {
   const wrap = (rowfenceCode: RowfenceErrorCode): RowfenceError =>
     new RowfenceError(rowfenceCode, { cause: error, details: code ? { sqlstate: code } : undefined })
   if (code === '42501') return wrap('ROWFENCE_FORBIDDEN')
+  if (code === '57014') return wrap('ROWFENCE_QUERY_TIMEOUT')
   if (code === '23505') return wrap('ROWFENCE_CONFLICT')
   if (code === '23503') return wrap('ROWFENCE_NOT_FOUND')
   if (code === '22P02' || code === '22023' || code === '23502' || code === '23514' || code === '22001') {
@@ -215,11 +241,30 @@ export function fromDatabaseError(error: unknown): RowfenceError {
   ) {
     return wrap('ROWFENCE_DATABASE_UNAVAILABLE')
   }
-  if (
-    error instanceof Error &&
-    /Connection terminated|timeout exceeded when trying to connect/i.test(error.message)
-  ) {
-    return wrap('ROWFENCE_DATABASE_UNAVAILABLE')
-  }
+  if (isPoolTimeout(error)) return wrap('ROWFENCE_DATABASE_BUSY')
+  if (isConnectionFailure(error)) return wrap('ROWFENCE_DATABASE_UNAVAILABLE')
   return wrap('ROWFENCE_INTERNAL')
+}
+
+/** node-postgres' pool gave up waiting for a free (or new) connection: `connectionTimeoutMillis`. */
+export function isPoolTimeout(error: unknown): boolean {
+  return error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message)
+}
+
+const connectionLossMessage =
+  /Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|Connection (?:ended|closed)|socket hang up|read ECONNRESET|write EPIPE|Unexpected message|Received unexpected|received invalid response/i
+
+/**
+ * Whether an error means the connection itself failed (socket lost, server shutting down, protocol
+ * trouble), as opposed to a statement error on a healthy connection. Such a connection must be destroyed.
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const { code, severity } = error as Error & { code?: unknown; severity?: unknown }
+  if (typeof code === 'string') {
+    if (code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return true
+    if (code.startsWith('08') || connectionLossCodes.has(code)) return true
+  }
+  if (severity === 'FATAL' || severity === 'PANIC') return true
+  return connectionLossMessage.test(error.message)
 }

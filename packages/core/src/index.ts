@@ -3,6 +3,8 @@ export {
   errorCatalogue,
   findRowfenceError,
   fromDatabaseError,
+  isConnectionFailure,
+  isPoolTimeout,
   isRowfenceError,
   RowfenceError,
   type RowfenceErrorCode,
@@ -27,9 +29,14 @@ export {
   type QueryAsTenantOptions,
   type TenantQueryable,
   type TenantQueryConfig,
+  type PoolerOptions,
   type WithTenantOptions,
 } from './context/with-tenant.ts'
-export { createTenantDatabase, type TenantDatabase } from './context/tenant-database.ts'
+export {
+  createTenantDatabase,
+  type TenantDatabase,
+  type TenantDatabaseOptions,
+} from './context/tenant-database.ts'
 export { PipelinedBatch, type BatchStatement } from './context/pipelined-batch.ts'
 export {
   defineContextConfig,

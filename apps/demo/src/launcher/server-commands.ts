@@ -57,6 +57,47 @@ async function printWelcome(io: CommandIo, url: string, secret: string, trustHea
   io.out(lines.join('\n'))
 }
 
+/**
+ * The app role's pool: a bounded wait for a free connection (then 503 ROWFENCE_DATABASE_BUSY), and
+ * statement_timeout / idle_in_transaction_session_timeout sent as connection parameters so that a stuck
+ * statement or an abandoned transaction cannot pin a connection. Behind PgBouncer, which refuses unknown
+ * startup parameters, set them to 0 here and on the role instead (ALTER ROLE ... SET).
+ */
+function appSessionSettings(settings: ReturnType<typeof readSettings>): pg.PoolConfig {
+  return {
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    ...(settings.statementTimeoutMs > 0 ? { statement_timeout: settings.statementTimeoutMs } : {}),
+    ...(settings.idleInTransactionTimeoutMs > 0
+      ? { idle_in_transaction_session_timeout: settings.idleInTransactionTimeoutMs }
+      : {}),
+  }
+}
+
+/**
+ * Stops taking requests and lets the in-flight ones finish: the listening socket closes at once, idle
+ * kept-alive sockets are closed, requests arriving on busy sockets get 503, and after `timeoutMs` the
+ * sockets still open are cut so that shutdown is bounded.
+ */
+async function drain(
+  app: Awaited<ReturnType<typeof buildApp>>,
+  timeoutMs: number,
+  io: CommandIo,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      io.err(`requests still running after ${timeoutMs} ms: closing their connections`)
+      app.server.closeAllConnections()
+      resolve()
+    }, timeoutMs)
+  })
+  try {
+    await Promise.race([app.close(), deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** Runs until SIGINT/SIGTERM, then closes the server, the pools and the embedded PostgreSQL in order. */
 async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): Promise<number> {
   const settings = readSettings()
@@ -66,6 +107,7 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
   const appPool = new pg.Pool({
     connectionString: environment.appUrl,
     max: settings.poolSize,
+    ...appSessionSettings(settings),
   })
   appPool.on('error', (error) => io.err(`idle database connection failed: ${error.message}`))
   // The login-lookup and operator roles get small pools of their own; without their URLs those pages are off.
@@ -92,13 +134,18 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
     }
     if (trustHeader) io.err(TRUST_HEADER_WARNING)
     const app = await buildApp({
-      db: createTenantDatabase(appPool),
+      db: createTenantDatabase(appPool, { pooler: settings.poolerMode }),
       authPool,
       adminPool,
       jwtSecret: secret,
       trustTenantHeader: trustHeader,
       trustProxy: settings.trustProxy,
       logger: { level: settings.logLevel, redact: ['req.headers.authorization'] },
+      timeouts: {
+        ...(settings.httpIdleTimeoutMs ? { idleMs: settings.httpIdleTimeoutMs } : {}),
+        ...(settings.httpRequestTimeoutMs ? { requestMs: settings.httpRequestTimeoutMs } : {}),
+        ...(settings.httpKeepAliveTimeoutMs ? { keepAliveMs: settings.httpKeepAliveTimeoutMs } : {}),
+      },
     })
     await app.listen({ host, port })
     const address = app.server.address()
@@ -114,7 +161,7 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
       process.once('SIGTERM', resolve)
     })
     io.err('stopping ...')
-    await app.close()
+    await drain(app, settings.shutdownTimeoutMs, io)
     return 0
   } finally {
     await Promise.all([appPool.end(), authPool?.end(), adminPool?.end()])
@@ -130,7 +177,10 @@ export const devCommand: Command = {
 Starts embedded PostgreSQL under .rowfence/ (or uses DATABASE_URL + APP_DATABASE_URL), applies
 migrations, seeds the demo data and serves the demo app. Environment: HOST (127.0.0.1), PORT (3000),
 LOG_LEVEL (info), ROWFENCE_JWT_SECRET, ROWFENCE_TRUST_TENANT_HEADER=1 (insecure demo mode),
-ROWFENCE_PG_PORT (embedded PostgreSQL port, 54329), ROWFENCE_HOME (.rowfence).`,
+ROWFENCE_PG_PORT (embedded PostgreSQL port, 54329), ROWFENCE_HOME (.rowfence), ROWFENCE_POOLER_MODE=1
+(unnamed statements, for transaction-mode poolers), PG_POOL_SIZE (10), PG_CONNECT_TIMEOUT_MS (2000),
+PG_STATEMENT_TIMEOUT_MS (5000), PG_IDLE_IN_TRANSACTION_TIMEOUT_MS (10000), HTTP_IDLE_TIMEOUT_MS (10000),
+HTTP_REQUEST_TIMEOUT_MS (15000), HTTP_KEEP_ALIVE_TIMEOUT_MS (5000), SHUTDOWN_TIMEOUT_MS (10000).`,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, {})
     if (values.help) return (io.out(this.usage), 0)

@@ -15,6 +15,20 @@ export interface Settings {
   readonly trustProxy: TrustProxy
   readonly embeddedPort: number | undefined
   readonly debug: boolean
+  /** ROWFENCE_POOLER_MODE=1: unnamed statements only, for transaction-mode poolers without prepared statements. */
+  readonly poolerMode: boolean
+  /** PG_CONNECT_TIMEOUT_MS: how long a request waits for a pooled connection before a 503 (default 2000). */
+  readonly connectTimeoutMs: number
+  /** PG_STATEMENT_TIMEOUT_MS: statement_timeout of the app role's sessions (default 5000; 0: not sent). */
+  readonly statementTimeoutMs: number
+  /** PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: idle_in_transaction_session_timeout (default 10000; 0: not sent). */
+  readonly idleInTransactionTimeoutMs: number
+  /** HTTP_IDLE_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS / HTTP_KEEP_ALIVE_TIMEOUT_MS: see HttpTimeouts. */
+  readonly httpIdleTimeoutMs: number | undefined
+  readonly httpRequestTimeoutMs: number | undefined
+  readonly httpKeepAliveTimeoutMs: number | undefined
+  /** SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for in-flight requests before closing their sockets (default 10000). */
+  readonly shutdownTimeoutMs: number
 }
 
 /** false, a hop count (1 = the one proxy in front), or the proxies' addresses/CIDRs. Never "every hop". */
@@ -77,5 +91,13 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     trustProxy: parseTrustProxy(env['TRUST_PROXY']),
     embeddedPort: integer(env, 'ROWFENCE_PG_PORT', 1, 65535),
     debug: Boolean(env['ROWFENCE_DEBUG']),
+    poolerMode: ['1', 'true'].includes(env['ROWFENCE_POOLER_MODE'] ?? ''),
+    connectTimeoutMs: integer(env, 'PG_CONNECT_TIMEOUT_MS', 1, 600_000) ?? 2000,
+    statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', 0, 86_400_000) ?? 5000,
+    idleInTransactionTimeoutMs: integer(env, 'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', 0, 86_400_000) ?? 10_000,
+    httpIdleTimeoutMs: integer(env, 'HTTP_IDLE_TIMEOUT_MS', 1, 3_600_000),
+    httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 1, 3_600_000),
+    httpKeepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 1, 3_600_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 0, 3_600_000) ?? 10_000,
   }
 }

@@ -1,5 +1,6 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg'
 import { RowfenceError } from '../errors.ts'
+import { checkOut, connectionError } from './connection.ts'
 import type { TenantContext } from './tenant-context.ts'
 import {
   currentTransaction,
@@ -28,14 +29,42 @@ export interface TenantDatabase extends TenantQueryable {
     query: string | TenantQueryConfig,
     values?: readonly unknown[],
   ): Promise<QueryResult<R>>
+  /**
+   * Readiness probe: `SELECT 1` on a pooled connection (no tenant context, no tenant data). Rejects with
+   * ROWFENCE_DATABASE_UNAVAILABLE or ROWFENCE_DATABASE_BUSY when the database cannot serve requests.
+   */
+  ping(): Promise<void>
   /** Ends the underlying pool. */
   end(): Promise<void>
 }
 
-export function createTenantDatabase(pool: Pool): TenantDatabase {
+export interface TenantDatabaseOptions {
+  /**
+   * Pooler mode for every unit of work of this handle: only unnamed statements, for transaction-mode
+   * poolers without prepared-statement support (see PoolerOptions). Default false: named statements.
+   */
+  readonly pooler?: boolean | undefined
+}
+
+export function createTenantDatabase(
+  pool: Pool,
+  databaseOptions: TenantDatabaseOptions = {},
+): TenantDatabase {
+  const pooler = databaseOptions.pooler === true
   return {
-    withTenant: (context, fn, options) => withTenant(pool, context, fn, options),
-    queryAsTenant: (context, query, values) => queryAsTenant(pool, context, query, values),
+    withTenant: (context, fn, options) =>
+      withTenant(pool, context, fn, pooler ? { ...options, pooler: true } : options),
+    queryAsTenant: (context, query, values) => queryAsTenant(pool, context, query, values, { pooler }),
+    ping: async function pingDatabase() {
+      const connection = await checkOut(pool)
+      try {
+        await connection.client.query('SELECT 1')
+      } catch (error) {
+        throw connectionError(connection, error, 'ROWFENCE_DATABASE_UNAVAILABLE', { destroyOnOther: true })
+      } finally {
+        connection.release()
+      }
+    },
     query: function queryInCurrentTenant(query, values) {
       const tx = currentTransaction()
       if (!tx) return Promise.reject(new RowfenceError('ROWFENCE_NO_TENANT_CONTEXT'))

@@ -8,6 +8,7 @@ import {
   type TenantContextConfig,
 } from './context-config.ts'
 import { enterNested, rememberPool } from './nested.ts'
+import { checkOut, connectionError, mayWrite } from './connection.ts'
 import { PipelinedBatch, type BatchStatement } from './pipelined-batch.ts'
 import { TENANT_SETTING, USER_SETTING, type TenantContext } from './tenant-context.ts'
 import { createTenantClient, type TenantClient } from './tenant-client.ts'
@@ -47,10 +48,23 @@ export interface WithTenantOptions {
   readonly genericPlans?: boolean | undefined
   /** Id types, setting names and claims of the context (see defineContextConfig); uuid ids by default. */
   readonly contextConfig?: TenantContextConfig | undefined
+  /** Send only unnamed statements, for transaction-mode poolers that do not keep prepared statements (see PoolerOptions). */
+  readonly pooler?: boolean | undefined
+}
+
+export interface PoolerOptions {
+  /**
+   * Pooler mode: every statement is sent unnamed (Parse/Bind/Execute with the empty name), so nothing
+   * outlives the transaction on the server connection. Needed behind transaction-mode poolers that do not
+   * track named prepared statements (PgBouncer < 1.21 or `max_prepared_statements = 0`, RDS Proxy,
+   * Supavisor). Context and query still go out in one Sync group. `genericPlan` is ignored: an unnamed
+   * statement is planned on every execution anyway, so a forced generic plan cannot be reused.
+   */
+  readonly pooler?: boolean | undefined
 }
 
 /** Options of queryAsTenant. */
-export interface QueryAsTenantOptions {
+export interface QueryAsTenantOptions extends PoolerOptions {
   readonly contextConfig?: TenantContextConfig | undefined
 }
 
@@ -66,12 +80,25 @@ const setContextGenericStatement = {
   text: `${setContextStatement.text}, set_config('plan_cache_mode', 'force_generic_plan', true)`,
 } as const
 
-function contextStatement(settings: NormalizedContext, genericPlan: boolean | undefined) {
-  if (settings.settings) return customContextStatement(settings.settings, genericPlan)
+function contextStatement(
+  settings: NormalizedContext,
+  genericPlan: boolean | undefined,
+  pooler = false,
+): BatchStatement {
+  if (settings.settings) {
+    const custom = customContextStatement(settings.settings, pooler ? false : genericPlan)
+    return pooler ? { text: custom.text, values: custom.values } : custom
+  }
+  if (pooler) return { text: setContextStatement.text, values: [settings.tenantId, settings.userId] }
   return {
     ...(genericPlan ? setContextGenericStatement : setContextStatement),
     values: [settings.tenantId, settings.userId],
   }
+}
+
+/** Pooler mode: the same statement, unnamed (parsed in the same Sync group it runs in). */
+function forPooler<S extends { name?: string | undefined }>(statement: S, pooler: boolean): S {
+  return pooler && statement.name !== undefined ? { ...statement, name: undefined } : statement
 }
 
 const isolationLevels: Record<IsolationLevel, string> = {
@@ -113,6 +140,7 @@ export class TenantTransaction implements TenantQueryable {
   readonly #settings: NormalizedContext
   readonly #begin: string
   readonly #genericPlans: boolean
+  readonly #pooler: boolean
   #state: 'pending' | 'open' | 'closed' = 'pending'
   #savepoints = 0
   /** Savepoints standing in for the BEGINs an ORM sent through this transaction. */
@@ -124,12 +152,13 @@ export class TenantTransaction implements TenantQueryable {
   constructor(
     client: PoolClient,
     settings: NormalizedContext,
-    options: { begin: string; genericPlans?: boolean | undefined },
+    options: { begin: string; genericPlans?: boolean | undefined; pooler?: boolean | undefined },
   ) {
     this.#client = client
     this.#settings = settings
     this.#begin = options.begin
     this.#genericPlans = options.genericPlans === true
+    this.#pooler = options.pooler === true
     this.context = Object.freeze({ tenantId: settings.tenantId, userId: settings.userId || null })
   }
 
@@ -169,7 +198,7 @@ export class TenantTransaction implements TenantQueryable {
       this.#state = 'open'
       PipelinedBatch.run(this.#client, [
         { text: this.#begin },
-        contextStatement(this.#settings, this.#genericPlans),
+        contextStatement(this.#settings, this.#genericPlans, this.#pooler),
       ]).catch((error: unknown) => {
         this.#startError = error
       })
@@ -217,14 +246,14 @@ export class TenantTransaction implements TenantQueryable {
   ): Promise<QueryResult<R>> {
     if (this.#state === 'closed') throw new RowfenceError('ROWFENCE_CONTEXT_CLOSED')
     if (this.#startError !== undefined) throw this.#startError
-    const statement = toStatement(query, values)
+    const statement = forPooler(toStatement(query, values), this.#pooler)
     const controlled = await this.#control(statement.text)
     if (controlled) return controlled as QueryResult<R>
     if (this.#state === 'pending') {
       this.#state = 'open'
       const results = await PipelinedBatch.run(this.#client, [
         { text: this.#begin },
-        contextStatement(this.#settings, this.#genericPlans),
+        contextStatement(this.#settings, this.#genericPlans, this.#pooler),
         statement,
       ])
       return results[2] as QueryResult<R>
@@ -254,6 +283,11 @@ export class TenantTransaction implements TenantQueryable {
     }
   }
 
+  /** @internal The connection failed: nothing more is sent; later queries fail with ROWFENCE_CONTEXT_CLOSED. */
+  abandon(): void {
+    this.#state = 'closed'
+  }
+
   /** @internal Ends the transaction; later queries fail with ROWFENCE_CONTEXT_CLOSED. */
   async end(command: 'COMMIT' | 'ROLLBACK'): Promise<void> {
     const wasOpen = this.#state === 'open'
@@ -279,25 +313,49 @@ export async function withTenant<T>(
   // Inside a transaction of the same pool: the same tenant reuses it, another tenant is refused.
   const outer = enterNested(pool, activeTransaction.getStore(), settings)
   if (outer) return activeTransaction.run(outer, async () => await fn(outer))
-  const client = await pool.connect()
-  const tx = new TenantTransaction(client, settings, { begin, genericPlans: options.genericPlans })
+  const connection = await checkOut(pool)
+  const tx = new TenantTransaction(connection.client, settings, {
+    begin,
+    genericPlans: options.genericPlans,
+    pooler: options.pooler,
+  })
   rememberPool(tx, pool)
-  let broken: Error | undefined
+  let result: T
   try {
     // Awaited inside the scope: a lazy thenable returned by the callback (an ORM query) runs in the context.
-    const result = await activeTransaction.run(tx, async () => await fn(tx))
+    result = await activeTransaction.run(tx, async () => await fn(tx))
+  } catch (error) {
+    const failure = connectionError(connection, error, 'ROWFENCE_DATABASE_UNAVAILABLE')
+    try {
+      // On a failed connection the server rolls back by itself; nothing more is sent on it.
+      if (connection.failure) tx.abandon()
+      else await tx.end('ROLLBACK')
+    } catch (rollbackError) {
+      // The connection cannot be trusted any more; destroy it instead of returning it to the pool.
+      connection.fail(rollbackError)
+    }
+    connection.release()
+    throw failure
+  }
+  if (connection.failure) {
+    // The connection failed before COMMIT was sent: the server rolled the transaction back.
+    tx.abandon()
+    connection.release()
+    throw new RowfenceError('ROWFENCE_DATABASE_UNAVAILABLE', { cause: connection.failure })
+  }
+  try {
     await tx.end('COMMIT')
     return result
   } catch (error) {
-    try {
-      await tx.end('ROLLBACK')
-    } catch (rollbackError) {
-      // The connection cannot be trusted any more; destroy it instead of returning it to the pool.
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
-    }
-    throw error
+    // A COMMIT that failed on a healthy connection (serialization failure, deferred constraint) rolled
+    // back; one whose connection failed may or may not have been applied (a read-only one changed nothing).
+    throw connectionError(
+      connection,
+      error,
+      options.readOnly ? 'ROWFENCE_DATABASE_UNAVAILABLE' : 'ROWFENCE_COMMIT_UNKNOWN',
+    )
   } finally {
-    client.release(broken)
+    connection.release()
   }
 }
 
@@ -314,22 +372,26 @@ export async function queryAsTenant<R extends QueryResultRow = QueryResultRow>(
   options: QueryAsTenantOptions = {},
 ): Promise<QueryResult<R>> {
   const settings = normalizeContextWith(context, options.contextConfig)
-  const statement = toStatement(query, values)
-  const client = await pool.connect()
-  let broken: Error | undefined
+  const pooler = options.pooler === true
+  const statement = forPooler(toStatement(query, values), pooler)
+  const connection = await checkOut(pool)
   try {
-    const results = await PipelinedBatch.run(client, [
-      contextStatement(settings, statement.genericPlan),
+    const results = await PipelinedBatch.run(connection.client, [
+      contextStatement(settings, statement.genericPlan, pooler),
       statement,
     ])
     return results[1] as QueryResult<R>
   } catch (error) {
     // A server error leaves the connection usable (the Sync ended the implicit transaction); anything
-    // else (socket loss, protocol trouble) does not.
-    if (!(error instanceof Error && 'severity' in error)) broken = error as Error
-    throw error
+    // else (socket loss, protocol trouble) does not. A lost write in flight may have committed.
+    throw connectionError(
+      connection,
+      error,
+      mayWrite(statement.text) ? 'ROWFENCE_COMMIT_UNKNOWN' : 'ROWFENCE_DATABASE_UNAVAILABLE',
+      { destroyOnOther: true },
+    )
   } finally {
-    client.release(broken)
+    connection.release()
   }
 }
 

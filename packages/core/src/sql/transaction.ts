@@ -1,4 +1,5 @@
 import type { ClientBase, Pool, PoolClient } from 'pg'
+import { isConnectionFailure } from '../errors.ts'
 
 /** Options of a plain (non-tenant) transaction. */
 export interface InTransactionOptions {
@@ -21,8 +22,11 @@ export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Prom
   try {
     return await fn(client)
   } catch (error) {
-    // A server error (it has a severity) leaves the connection usable; anything else may not.
-    if (!(error instanceof Error && 'severity' in error)) failure ??= error as Error
+    // A server error (it has a severity) leaves the connection usable, unless it ended the session
+    // (FATAL, admin shutdown); anything else may not.
+    if (!(error instanceof Error && 'severity' in error) || isConnectionFailure(error)) {
+      failure ??= error as Error
+    }
     throw error
   } finally {
     client.off('error', onError)
