@@ -33,6 +33,15 @@ beforeAll(async () => {
 afterAll(async () => db.drop())
 
 /** Terminates the app role's backend that runs a statement matching `pattern`, once it shows up. */
+/**
+ * Marks a promise as handled at once: it may reject while the test is still busy cutting the connection,
+ * before the test awaits it (an unhandled rejection in between would fail the run). Returns it unchanged.
+ */
+function observed<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined)
+  return promise
+}
+
 async function terminateWhenRunning(pattern: string): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt += 1) {
     const { rows } = await admin.query<{ pid: number }>(
@@ -58,7 +67,7 @@ describe('a connection that fails while checked out', () => {
   it('mid-query (single Sync): ROWFENCE_DATABASE_UNAVAILABLE, destroyed, the pool recovers', async () => {
     const pool = db.pool('app', { max: 1 })
     const before = await appPid(pool)
-    const query = queryAsTenant(pool, A, 'SELECT pg_sleep(10) AS faults_read')
+    const query = observed(queryAsTenant(pool, A, 'SELECT pg_sleep(10) AS faults_read'))
     await terminateWhenRunning('%faults_read%')
     await expect(query).rejects.toMatchObject({ code: 'ROWFENCE_DATABASE_UNAVAILABLE', statusCode: 503 })
     expect(pool.totalCount).toBe(0)
@@ -67,11 +76,13 @@ describe('a connection that fails while checked out', () => {
 
   it('a write lost in flight is ROWFENCE_COMMIT_UNKNOWN', async () => {
     const pool = db.pool('app', { max: 1 })
-    const query = queryAsTenant(
-      pool,
-      A,
-      `INSERT INTO commit_probe (tenant_id, n) SELECT $1, 1 FROM pg_sleep(10) AS faults_write`,
-      [A.tenantId],
+    const query = observed(
+      queryAsTenant(
+        pool,
+        A,
+        `INSERT INTO commit_probe (tenant_id, n) SELECT $1, 1 FROM pg_sleep(10) AS faults_write`,
+        [A.tenantId],
+      ),
     )
     await terminateWhenRunning('%faults_write%')
     await expect(query).rejects.toMatchObject({ code: 'ROWFENCE_COMMIT_UNKNOWN', statusCode: 503 })
@@ -81,12 +92,14 @@ describe('a connection that fails while checked out', () => {
   it('mid-transaction: the socket error is caught while no query runs, COMMIT is not sent', async () => {
     const pool = db.pool('app', { max: 1 })
     const pid = await appPid(pool)
-    const failed = withTenant(pool, A, async (tx) => {
-      await tx.query('SELECT 1')
-      await admin.query('SELECT pg_terminate_backend($1)', [pid])
-      await sleep(300) // node-postgres emits 'error' on the idle, checked-out client now
-      return 'done'
-    })
+    const failed = observed(
+      withTenant(pool, A, async (tx) => {
+        await tx.query('SELECT 1')
+        await admin.query('SELECT pg_terminate_backend($1)', [pid])
+        await sleep(300) // node-postgres emits 'error' on the idle, checked-out client now
+        return 'done'
+      }),
+    )
     await expect(failed).rejects.toMatchObject({ code: 'ROWFENCE_DATABASE_UNAVAILABLE' })
     expect(pool.totalCount).toBe(0)
     await expect(withTenant(pool, A, (tx) => tx.query('SELECT 1'))).resolves.toBeDefined()
@@ -94,10 +107,12 @@ describe('a connection that fails while checked out', () => {
 
   it('a query after the connection died in a transaction: ROWFENCE_DATABASE_UNAVAILABLE, no ROLLBACK', async () => {
     const pool = db.pool('app', { max: 1 })
-    const failed = withTenant(pool, A, async (tx) => {
-      await tx.query('SELECT 1')
-      await tx.query('SELECT pg_sleep(10) AS faults_in_tx')
-    })
+    const failed = observed(
+      withTenant(pool, A, async (tx) => {
+        await tx.query('SELECT 1')
+        await tx.query('SELECT pg_sleep(10) AS faults_in_tx')
+      }),
+    )
     await terminateWhenRunning('%faults_in_tx%')
     await expect(failed).rejects.toMatchObject({ code: 'ROWFENCE_DATABASE_UNAVAILABLE' })
     expect(pool.totalCount).toBe(0)
@@ -105,8 +120,10 @@ describe('a connection that fails while checked out', () => {
 
   it('during COMMIT: ROWFENCE_COMMIT_UNKNOWN (the write may or may not be saved), connection destroyed', async () => {
     const pool = db.pool('app', { max: 1 })
-    const committing = withTenant(pool, A, (tx) =>
-      tx.query('INSERT INTO commit_probe (tenant_id, n) VALUES ($1, 2)', [A.tenantId]),
+    const committing = observed(
+      withTenant(pool, A, (tx) =>
+        tx.query('INSERT INTO commit_probe (tenant_id, n) VALUES ($1, 2)', [A.tenantId]),
+      ),
     )
     await terminateWhenRunning('COMMIT')
     await expect(committing).rejects.toMatchObject({ code: 'ROWFENCE_COMMIT_UNKNOWN', statusCode: 503 })
@@ -115,11 +132,13 @@ describe('a connection that fails while checked out', () => {
 
   it('an idle-in-transaction timeout ends the session: ROWFENCE_DATABASE_UNAVAILABLE, the pool recovers', async () => {
     const pool = db.pool('app', { max: 1, idle_in_transaction_session_timeout: 200 })
-    const stuck = withTenant(pool, A, async (tx) => {
-      await tx.query('SELECT 1')
-      await sleep(700)
-      await tx.query('SELECT 2')
-    })
+    const stuck = observed(
+      withTenant(pool, A, async (tx) => {
+        await tx.query('SELECT 1')
+        await sleep(700)
+        await tx.query('SELECT 2')
+      }),
+    )
     await expect(stuck).rejects.toMatchObject({ code: 'ROWFENCE_DATABASE_UNAVAILABLE' })
     await expect(appPid(pool)).resolves.toBeGreaterThan(0)
   })
@@ -148,10 +167,12 @@ describe('overload', () => {
   it('pool exhaustion: a fast ROWFENCE_DATABASE_BUSY (503, retry hint), then the pool serves again', async () => {
     const pool = db.pool('app', { max: 1, connectionTimeoutMillis: 300 })
     let release = (): void => undefined
-    const holder = withTenant(pool, A, async (tx) => {
-      await tx.query('SELECT 1')
-      await new Promise<void>((done) => (release = done))
-    })
+    const holder = observed(
+      withTenant(pool, A, async (tx) => {
+        await tx.query('SELECT 1')
+        await new Promise<void>((done) => (release = done))
+      }),
+    )
     await sleep(100)
     const started = performance.now()
     const error = await queryAsTenant(pool, A, 'SELECT 1').catch((caught: unknown) => caught)

@@ -153,30 +153,37 @@ export class TenantPool extends pg.Pool {
     return queryAsTenant(this.#pool, context, config, values, { contextConfig: this.#contextConfig })
   }
 
-  // @ts-expect-error node-postgres' overloads; this accepts what they accept, promise or callback.
-  override query(query: unknown, values?: unknown, callback?: unknown): unknown {
-    const [args, done] = splitArguments(values, callback)
-    const tx = this.transaction()
-    if (tx) return tx.client.query(query, args, done)
-    return withCallback(this.queryInScope(toConfig(query), args), done)
-  }
-
-  // @ts-expect-error promise form, plus the callback form for older callers.
-  override connect(
-    callback?: (error: Error | undefined, client?: TenantPoolClient, done?: () => void) => void,
-  ) {
-    const client = new TenantPoolClient(this)
-    if (callback) {
-      callback(undefined, client, () => client.release())
-      return undefined
-    }
-    return Promise.resolve(client)
-  }
-
   override end(): Promise<void> {
     return this.#pool.end()
   }
 }
+
+// query() and connect() are installed on the prototype so that TenantPool keeps node-postgres' own
+// overloaded signatures in its type declarations (a consumer type-checks them with skipLibCheck off).
+// They accept what those accept: text or a config, values, a callback or a promise.
+TenantPool.prototype.query = function query(
+  this: TenantPool,
+  query: unknown,
+  values?: unknown,
+  callback?: unknown,
+): unknown {
+  const [args, done] = splitArguments(values, callback)
+  const tx = this.transaction()
+  if (tx) return tx.client.query(query, args, done)
+  return withCallback(this.queryInScope(toConfig(query), args), done)
+} as pg.Pool['query']
+
+TenantPool.prototype.connect = function connect(
+  this: TenantPool,
+  callback?: (error: Error | undefined, client?: TenantPoolClient, done?: () => void) => void,
+): Promise<TenantPoolClient> | undefined {
+  const client = new TenantPoolClient(this)
+  if (callback) {
+    callback(undefined, client, () => client.release())
+    return undefined
+  }
+  return Promise.resolve(client)
+} as pg.Pool['connect']
 
 interface OwnTransaction {
   readonly context: TenantContext
