@@ -62,7 +62,7 @@ describe('a tenant table', () => {
   it('gets tenant_id, a composite primary key, a tenant foreign key, forced RLS and whole-tenant policies', () => {
     expect(tableSql(example, 'users')).toBe(`-- "users": tenant table
 CREATE TABLE "users" (
-  "tenant_id" uuid NOT NULL,
+  "tenant_id" uuid NOT NULL DEFAULT "rowfence"."current_tenant_id"(),
   "id" uuid NOT NULL DEFAULT gen_random_uuid(),
   "name" text NOT NULL,
   CONSTRAINT "users_pkey" PRIMARY KEY ("tenant_id", "id"),
@@ -104,7 +104,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "users" TO "rowfence_app";
     const schema = rowfenceSchema({ tables: [tenants, users, articles, notes], appRole: 'rowfence_app' })
     expect(tableSql(schema, 'notes', ['createTable', 'addForeignKey', 'createIndex']))
       .toBe(`CREATE TABLE "notes" (
-  "tenant_id" uuid NOT NULL,
+  "tenant_id" uuid NOT NULL DEFAULT "rowfence"."current_tenant_id"(),
   "id" uuid NOT NULL DEFAULT gen_random_uuid(),
   "article_id" uuid,
   "slug" text NOT NULL,
@@ -142,7 +142,7 @@ CREATE INDEX "notes_article_id_idx" ON "notes" ("tenant_id", "article_id");
     })
     const schema = rowfenceSchema({ tables: [t], appRole: 'app' })
     expect(tableSql(schema, 'defaults', ['createTable'])).toBe(`CREATE TABLE "defaults" (
-  "tenant_id" uuid NOT NULL,
+  "tenant_id" uuid NOT NULL DEFAULT "rowfence"."current_tenant_id"(),
   "id" bigint NOT NULL,
   "quote" text DEFAULT 'it''s',
   "slash" text DEFAULT E'C:\\\\temp',
@@ -336,7 +336,7 @@ SELECT create_reference_table('"tenants"');
 `)
     expect(tableSql(schema, 'articles')).toBe(`-- "articles": tenant table
 CREATE TABLE "articles" (
-  "tenant_id" uuid NOT NULL,
+  "tenant_id" uuid NOT NULL DEFAULT "rowfence"."current_tenant_id"(),
   "id" uuid NOT NULL DEFAULT gen_random_uuid(),
   "user_id" uuid NOT NULL,
   "title" text NOT NULL,
@@ -397,7 +397,7 @@ describe('hostile identifiers', () => {
     const schema = rowfenceSchema({ tables: [parent, hostile], appRole: 'App Role' })
     expect(tableSql(schema, 'x"; drop table t --', ['createTable', 'addForeignKey', 'createIndex', 'grant']))
       .toBe(`CREATE TABLE "x""; drop table t --" (
-  "tenant_id" uuid NOT NULL,
+  "tenant_id" uuid NOT NULL DEFAULT "rowfence"."current_tenant_id"(),
   "select" uuid NOT NULL,
   "a""b" text,
   "user" uuid,
@@ -667,7 +667,7 @@ CREATE POLICY "users_maintenance" ON "users" AS PERMISSIVE FOR ALL TO CURRENT_US
     expect(
       sql.startsWith(`-- "comments": tenant table
 CREATE TABLE "comments" (
-  "tenant_id" uuid NOT NULL,
+  "tenant_id" uuid NOT NULL DEFAULT "rowfence"."current_tenant_id"(),
   "id" uuid NOT NULL DEFAULT gen_random_uuid(),
   "article_id" uuid NOT NULL,
   CONSTRAINT "comments_pkey" PRIMARY KEY ("tenant_id", "id")

@@ -238,6 +238,27 @@ CREATE POLICY "articles_delete" ON "articles" AS PERMISSIVE FOR DELETE TO PUBLIC
   })
 })
 
+describe('a snapshot from before the context was configurable', () => {
+  it('reads as the default context (uuid ids, rowfence.* settings): nothing to generate', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'rowfence-old-snapshot-'))
+    try {
+      const old: Record<string, unknown> = { ...example.model }
+      delete old['context']
+      await writeFile(join(folder, SNAPSHOT_FILE), JSON.stringify({ migration: null, schema: old }))
+      const snapshot = await readSnapshot(join(folder, SNAPSHOT_FILE))
+      expect(snapshot?.schema.context).toEqual({
+        tenantIdType: 'uuid',
+        userIdType: 'uuid',
+        tenantSetting: 'rowfence.tenant_id',
+        userSetting: 'rowfence.user_id',
+      })
+      expect(diffSchemas(snapshot!.schema, example.model)).toEqual([])
+    } finally {
+      await rm(folder, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('a broken snapshot is ROWFENCE_SCHEMA_SNAPSHOT_INVALID', () => {
   const broken = async (setup: (folder: string) => Promise<void>) => {
     const folder = await mkdtemp(join(tmpdir(), 'rowfence-snapshot-'))
@@ -256,6 +277,14 @@ describe('a broken snapshot is ROWFENCE_SCHEMA_SNAPSHOT_INVALID', () => {
 
   it('another model version', async () => {
     const snapshot = { migration: null, schema: { ...example.model, version: 99 } }
+    expect(await broken((f) => writeFile(join(f, SNAPSHOT_FILE), JSON.stringify(snapshot)))).toMatchObject(
+      snapshotInvalid,
+    )
+  })
+
+  it('an invalid context', async () => {
+    const context = { ...example.model.context, tenantSetting: "x'; DROP TABLE y; --" }
+    const snapshot = { migration: null, schema: { ...example.model, context } }
     expect(await broken((f) => writeFile(join(f, SNAPSHOT_FILE), JSON.stringify(snapshot)))).toMatchObject(
       snapshotInvalid,
     )

@@ -1,4 +1,3 @@
-import { TENANT_SETTING, USER_SETTING } from '../context/tenant-context.ts'
 import { RowfenceError } from '../errors.ts'
 import { quoteLiteral } from '../sql/literal.ts'
 import { qualifiedName, quoteIdentifier as q } from '../sql/identifier.ts'
@@ -8,6 +7,7 @@ import {
   type CheckModel,
   type ColumnModel,
   type ColumnType,
+  type ContextModel,
   type DefaultModel,
   type ForeignKeyModel,
   type PolicyModel,
@@ -49,6 +49,12 @@ function sqlType(type: ColumnType): string {
   return sql
 }
 
+function sqlIdType(type: unknown): string {
+  if (type !== 'uuid' && type !== 'text' && type !== 'bigint')
+    throw corrupt(`the id type ${JSON.stringify(type)}`)
+  return type
+}
+
 function sqlNumber(value: string): string {
   if (!numberText.test(value)) throw corrupt(`the number ${JSON.stringify(value)}`)
   return value
@@ -66,6 +72,9 @@ function defaultSql(value: DefaultModel): string {
       if (value.name === 'gen_random_uuid') return 'gen_random_uuid()'
       if (value.name === 'now') return 'now()'
       if (value.name === 'current_date') return 'CURRENT_DATE'
+      break
+    case 'context':
+      if (value.context === 'tenant') return `${qualifiedName(CONTEXT_SCHEMA, CONTEXT_FUNCTIONS.tenant)}()`
   }
   throw corrupt(`the default ${JSON.stringify(value)}`)
 }
@@ -150,13 +159,17 @@ function createTableSql(table: TableModel): string {
   return `CREATE TABLE ${q(table.name)} (\n${items.map((item) => `  ${item}`).join(',\n')}\n);`
 }
 
-function contextSql(appRole: string): string {
+function contextSql(appRole: string, context: ContextModel): string {
   const schema = q(CONTEXT_SCHEMA)
   const functions = (['tenant', 'user'] as const).map((which) =>
     qualifiedName(CONTEXT_SCHEMA, CONTEXT_FUNCTIONS[which]),
   )
-  const body = (setting: string): string => {
-    const sql = `SELECT NULLIF(current_setting(${quoteLiteral(setting)}, true), '')::uuid`
+  const definitions = [
+    [context.tenantSetting, sqlIdType(context.tenantIdType)],
+    [context.userSetting, sqlIdType(context.userIdType)],
+  ] as const
+  const body = (setting: string, type: string): string => {
+    const sql = `SELECT NULLIF(current_setting(${quoteLiteral(setting)}, true), '')::${type}`
     if (sql.includes('$$')) throw corrupt('a context function')
     return sql
   }
@@ -165,11 +178,11 @@ function contextSql(appRole: string): string {
     `CREATE SCHEMA IF NOT EXISTS ${schema};`,
     `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC;`,
     `GRANT USAGE ON SCHEMA ${schema} TO ${q(appRole)};`,
-    ...[TENANT_SETTING, USER_SETTING].map(
-      (setting, i) =>
-        `CREATE OR REPLACE FUNCTION ${functions[i]}() RETURNS uuid\n` +
+    ...definitions.map(
+      ([setting, type], i) =>
+        `CREATE OR REPLACE FUNCTION ${functions[i]}() RETURNS ${type}\n` +
         `  LANGUAGE sql STABLE PARALLEL SAFE\n` +
-        `  AS $$ ${body(setting)} $$;`,
+        `  AS $$ ${body(setting, type)} $$;`,
     ),
     `REVOKE ALL ON FUNCTION ${signatures} FROM PUBLIC;`,
     `GRANT EXECUTE ON FUNCTION ${signatures} TO ${q(appRole)};`,
@@ -181,7 +194,7 @@ function operationSql(operation: Operation): string {
     case 'comment':
       return `-- ${operation.text.replace(/[\r\n]+/g, ' ')}`
     case 'createContext':
-      return contextSql(operation.appRole)
+      return contextSql(operation.appRole, operation.context)
     case 'citusSequential':
       return `SET LOCAL citus.multi_shard_modify_mode TO 'sequential';`
     case 'createTable':

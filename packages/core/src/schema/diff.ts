@@ -193,6 +193,11 @@ export function diffSchemas(
     if (previous.flavour !== next.flavour) {
       problems.push(`the flavour changed from ${previous.flavour} to ${next.flavour}`)
     }
+    for (const key of ['tenantIdType', 'userIdType'] as const) {
+      if (previous.context[key] !== next.context[key]) {
+        problems.push(`context.${key} changed from ${previous.context[key]} to ${next.context[key]}`)
+      }
+    }
     if (previous.appRole !== next.appRole) {
       problems.push(
         `appRole changed from ${JSON.stringify(previous.appRole)} to ${JSON.stringify(next.appRole)}`,
@@ -237,13 +242,13 @@ export function diffSchemas(
   const createdTables = next.tables.filter((table) => !oldTables.has(table.name))
   const operations: Operation[] = []
   if (next.flavour === 'citus' && createdTables.length > 0) operations.push({ kind: 'citusSequential' })
-  if (!previous) {
+  if (!previous || !sameData(previous.context, next.context)) {
     operations.push(
       {
         kind: 'comment',
         text: 'Context functions: STABLE, fail closed (no context -> NULL -> no row matches)',
       },
-      { kind: 'createContext', appRole: next.appRole },
+      { kind: 'createContext', appRole: next.appRole, context: next.context },
     )
   }
   const removals = [

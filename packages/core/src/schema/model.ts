@@ -15,9 +15,22 @@ export interface SchemaModel {
   readonly flavour: SchemaFlavour
   /** The role the application connects as; it gets exactly the grants the policies need. */
   readonly appRole: string
+  /** The tenant context the policies read: id types and setting names. */
+  readonly context: ContextModel
   /** Tables in creation order: the tenants table first, every table after the tables it references. */
   readonly tables: readonly TableModel[]
 }
+
+/** The id types of tenants and users, and the settings the context functions read. */
+export interface ContextModel {
+  readonly tenantIdType: IdType
+  readonly userIdType: IdType
+  readonly tenantSetting: string
+  readonly userSetting: string
+}
+
+/** Tenant and user ids: `uuid` (the default), `text` (e.g. `org_...`) or `bigint`. */
+export type IdType = 'uuid' | 'text' | 'bigint'
 
 /** `tenants`: the table whose `id` is the tenant. `tenant`: a table with a `tenant_id` column. */
 export type TableKind = 'tenant' | 'tenants'
@@ -67,6 +80,8 @@ export type DefaultModel =
   | { readonly kind: 'number'; readonly value: string }
   | { readonly kind: 'boolean'; readonly value: boolean }
   | { readonly kind: 'function'; readonly name: 'gen_random_uuid' | 'now' | 'current_date' }
+  /** The tenant column: the current tenant, so inserts need not repeat it (NULL without a context). */
+  | { readonly kind: 'context'; readonly context: 'tenant' }
 
 /** A primary key, unique constraint or index: a name and its columns (tenant column included). */
 export interface KeyModel {

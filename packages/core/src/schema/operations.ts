@@ -2,6 +2,7 @@ import type {
   CheckModel,
   ColumnModel,
   ColumnType,
+  ContextModel,
   DefaultModel,
   DistributionModel,
   ForeignKeyModel,
@@ -20,7 +21,7 @@ export type Operation =
   /** A `--` comment line that explains the next statements (line breaks are flattened). */
   | { readonly kind: 'comment'; readonly text: string }
   /** The rowfence schema and the STABLE context functions, executable by the app role only. */
-  | { readonly kind: 'createContext'; readonly appRole: string }
+  | { readonly kind: 'createContext'; readonly appRole: string; readonly context: ContextModel }
   /** Citus: run DDL over shards sequentially, as Citus asks for migrations that create related tables. */
   | { readonly kind: 'citusSequential' }
   /** CREATE TABLE with columns, primary key, unique and check constraints. */

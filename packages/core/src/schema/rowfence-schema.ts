@@ -1,3 +1,5 @@
+import { defineContextConfig, type TenantContextConfig } from '../context/context-config.ts'
+import { TENANT_SETTING, USER_SETTING } from '../context/tenant-context.ts'
 import { RowfenceError } from '../errors.ts'
 import { ColumnBuilder, type ColumnState } from './columns.ts'
 import {
@@ -5,6 +7,7 @@ import {
   SCHEMA_MODEL_VERSION,
   type CheckModel,
   type ColumnModel,
+  type ContextModel,
   type ForeignKeyModel,
   type KeyModel,
   type PolicyModel,
@@ -33,6 +36,28 @@ export interface RowfenceSchemaOptions {
    * `TO PUBLIC` would cut to nothing.
    */
   readonly tenantRoles?: readonly string[]
+  /**
+   * The tenant context the policies read, the same config the app passes to `createTenantDatabase`:
+   * `tenantIdType` / `userIdType` (`uuid` by default, `text`, `bigint`) and the setting names. Claims
+   * are not used here; a hand-written policy reads them with `current_setting(name, true)`.
+   */
+  readonly context?: TenantContextConfig
+}
+
+/** The context part of the model, from the app's context config (validated, defaults filled in). */
+export function contextModel(config: TenantContextConfig | undefined): ContextModel {
+  let valid: TenantContextConfig
+  try {
+    valid = defineContextConfig(config ?? {})
+  } catch (error) {
+    throw invalid(`context: ${(error as Error).message}`)
+  }
+  return {
+    tenantIdType: valid.tenantIdType ?? 'uuid',
+    userIdType: valid.userIdType ?? 'uuid',
+    tenantSetting: valid.tenantSetting ?? TENANT_SETTING,
+    userSetting: valid.userSetting ?? USER_SETTING,
+  }
 }
 
 const brand = Symbol.for('rowfence.schema')
@@ -55,7 +80,7 @@ export function isRowfenceSchema(value: unknown): value is RowfenceSchema {
 const invalid = (message: string, details?: Record<string, unknown>): RowfenceError =>
   new RowfenceError('ROWFENCE_SCHEMA_INVALID', { message, details })
 
-const context = (column: string, which: 'tenant' | 'user'): Predicate => ({
+const contextPredicate = (column: string, which: 'tenant' | 'user'): Predicate => ({
   kind: 'context',
   column,
   context: which,
@@ -129,6 +154,7 @@ function ownerColumnOf(
   policy: ReadPolicy | WritePolicy,
   states: Map<string, ColumnState>,
   which: string,
+  context: ContextModel,
 ): string | null {
   if (policy === 'tenant' || policy === 'none') return null
   if (typeof policy !== 'object' || policy === null || typeof policy.ownerColumn !== 'string') {
@@ -142,9 +168,9 @@ function ownerColumnOf(
       `policies.${which}.ownerColumn of table ${JSON.stringify(table.name)} names an unknown column ${JSON.stringify(policy.ownerColumn)}`,
     )
   }
-  if (state.type !== 'uuid') {
+  if (state.type !== context.userIdType) {
     throw invalid(
-      `The owner column ${table.name}.${policy.ownerColumn} must be a uuid (it is compared with the user id)`,
+      `The owner column ${table.name}.${policy.ownerColumn} must be a ${context.userIdType} (it is compared with the user id)`,
     )
   }
   return policy.ownerColumn
@@ -155,6 +181,7 @@ function policiesFor(
   tenantColumn: string,
   states: Map<string, ColumnState>,
   tenantRoles: readonly PolicyRole[],
+  context: ContextModel,
 ) {
   const options = table.options.policies ?? {}
   const read: ReadPolicy = options.read ?? 'tenant'
@@ -166,12 +193,12 @@ function policiesFor(
   }
   if ((read as string) === 'none')
     throw invalid(`policies.read of table ${JSON.stringify(table.name)} cannot be 'none'`)
-  const readOwner = ownerColumnOf(table, read, states, 'read')
-  const writeOwner = ownerColumnOf(table, write, states, 'write')
+  const readOwner = ownerColumnOf(table, read, states, 'read', context)
+  const writeOwner = ownerColumnOf(table, write, states, 'write', context)
 
-  const tenant = context(tenantColumn, 'tenant')
+  const tenant = contextPredicate(tenantColumn, 'tenant')
   const scoped = (owner: string | null): Predicate =>
-    owner === null ? tenant : { kind: 'and', all: [tenant, context(owner, 'user')] }
+    owner === null ? tenant : { kind: 'and', all: [tenant, contextPredicate(owner, 'user')] }
   const name = (suffix: string): string => generatedName(table.name, suffix)
   const policy = (
     suffix: string,
@@ -234,6 +261,7 @@ function normalizeTable(
   distributed: boolean,
   primaryKeys: Map<TenantTable, { columns: string[]; types: string[] }>,
   tenantRoles: readonly PolicyRole[],
+  context: ContextModel,
 ): TableModel {
   const isTenants = table.kind === 'tenants'
   const states = new Map(columnStates(table))
@@ -245,9 +273,9 @@ function normalizeTable(
   const keyColumns = own.filter((column) => states.get(column)?.primaryKey)
   if (isTenants) {
     const id = states.get('id')
-    if (!id || id.type !== 'uuid' || !id.primaryKey || keyColumns.length !== 1) {
+    if (!id || id.type !== context.tenantIdType || !id.primaryKey || keyColumns.length !== 1) {
       throw invalid(
-        `The tenants table ${JSON.stringify(table.name)} needs id: uuid().primaryKey() as its only key`,
+        `The tenants table ${JSON.stringify(table.name)} needs id: ${context.tenantIdType}().primaryKey() as its only key (the context's tenantIdType)`,
       )
     }
   } else if (keyColumns.length === 0) {
@@ -257,7 +285,16 @@ function normalizeTable(
   const allColumns = new Set([...prefix, ...own])
 
   const columns: ColumnModel[] = [
-    ...(isTenants ? [] : [{ name: TENANT_COLUMN, type: 'uuid' as const, notNull: true, default: null }]),
+    ...(isTenants
+      ? []
+      : [
+          {
+            name: TENANT_COLUMN,
+            type: context.tenantIdType,
+            notNull: true,
+            default: { kind: 'context', context: 'tenant' } as const,
+          },
+        ]),
     ...own.map((column) => columnModel(column, states.get(column)!)),
   ]
   const primaryKey: KeyModel = {
@@ -376,7 +413,7 @@ function normalizeTable(
       `Table ${JSON.stringify(table.name)} would have two constraints named ${JSON.stringify(duplicate)}`,
     )
 
-  const { policies, grants } = policiesFor(table, tenantColumn, states, tenantRoles)
+  const { policies, grants } = policiesFor(table, tenantColumn, states, tenantRoles, context)
   return {
     name: table.name,
     kind: table.kind,
@@ -435,10 +472,19 @@ export function rowfenceSchema(options: RowfenceSchemaOptions): RowfenceSchema {
     tenantRoles = [...new Set(options.tenantRoles)].map((role) => ({ name: role }))
   }
 
+  const context = contextModel(options.context)
   const known = new Set(tables)
   const primaryKeys = new Map<TenantTable, { columns: string[]; types: string[] }>()
   const models = creationOrder(tables).map((table) =>
-    normalizeTable(table, tenantsTables[0], known, options.distributed === true, primaryKeys, tenantRoles),
+    normalizeTable(
+      table,
+      tenantsTables[0],
+      known,
+      options.distributed === true,
+      primaryKeys,
+      tenantRoles,
+      context,
+    ),
   )
 
   // Tables and the indexes behind keys share one namespace in PostgreSQL.
@@ -458,6 +504,7 @@ export function rowfenceSchema(options: RowfenceSchemaOptions): RowfenceSchema {
     version: SCHEMA_MODEL_VERSION,
     flavour: options.distributed ? 'citus' : 'postgres',
     appRole: options.appRole,
+    context,
     tables: models,
   })
 }

@@ -1,6 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { RowfenceError } from '../errors.ts'
 import { SCHEMA_MODEL_VERSION, type SchemaModel } from './model.ts'
+import { contextModel } from './rowfence-schema.ts'
 
 /** The schema as last generated, committed next to the migrations it produced. */
 export interface SchemaSnapshot {
@@ -36,6 +37,7 @@ function checkModel(schema: unknown): string | null {
     return `version ${String(schema['version'])} is not ${SCHEMA_MODEL_VERSION}`
   if (schema['flavour'] !== 'postgres' && schema['flavour'] !== 'citus') return 'unknown flavour'
   if (typeof schema['appRole'] !== 'string') return 'no appRole'
+  if (schema['context'] !== undefined && !isObject(schema['context'])) return 'an invalid context'
   if (!Array.isArray(schema['tables'])) return 'no tables'
   for (const table of schema['tables']) {
     if (!named(table)) return 'a table without a name'
@@ -74,7 +76,15 @@ export async function readSnapshot(file: string): Promise<SchemaSnapshot | null>
   if (migration !== null && typeof migration !== 'string') throw invalid(file, 'no migration id')
   const problem = checkModel(parsed['schema'])
   if (problem) throw invalid(file, problem)
-  return { migration, schema: parsed['schema'] as SchemaModel }
+  const schema = parsed['schema'] as Omit<SchemaModel, 'context'> & { context?: unknown }
+  // Snapshots written before the context was configurable have none: theirs was the default.
+  let context
+  try {
+    context = contextModel(schema.context as Parameters<typeof contextModel>[0])
+  } catch (error) {
+    throw invalid(file, 'an invalid context', error)
+  }
+  return { migration, schema: { ...schema, context } }
 }
 
 export function serializeSnapshot(snapshot: SchemaSnapshot): string {

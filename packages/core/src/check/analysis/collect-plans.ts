@@ -79,7 +79,9 @@ export async function collectPlans(
     if (table.app.select) statements.push({ command: 'SELECT', sql: `${explain} SELECT 1 FROM ${name}` })
     if (table.app.updateTenantColumn && (!table.app.select || ownReads('UPDATE'))) {
       const column = quoteIdentifier(table.tenantColumn!.name)
-      statements.push({ command: 'UPDATE', sql: `${explain} UPDATE ${name} SET ${column} = DEFAULT` })
+      // `SET c = c`, not `= DEFAULT`: a default reading the context (the generated tenant_id default)
+      // would show in the plan as a per-row read that no policy makes.
+      statements.push({ command: 'UPDATE', sql: `${explain} UPDATE ${name} SET ${column} = ${column}` })
     }
     if (table.app.delete && (!table.app.select || ownReads('DELETE'))) {
       statements.push({ command: 'DELETE', sql: `${explain} DELETE FROM ${name}` })
