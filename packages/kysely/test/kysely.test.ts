@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { basename, dirname, join } from 'node:path'
 import { asTenant, fromDatabaseError, isRowfenceError, withTenant } from '@rowfence/core'
 import { TenantPostgresDialect } from '@rowfence/kysely'
 import { Kysely, sql, type Generated } from 'kysely'
@@ -233,5 +236,20 @@ describe('round trips', () => {
       }),
     )
     expect(wire.readyForQuery).toBe(3)
+  })
+})
+
+/**
+ * CI runs this file a second time on Node 24 with Kysely 0.29 installed over the locked 0.28 (0.29 needs
+ * Node >= 22) and names the version it expects, so a silent fallback to 0.28 fails instead of passing.
+ */
+describe('the Kysely version under test', () => {
+  const expected = process.env['ROWFENCE_EXPECT_KYSELY']
+  it.runIf(expected)(`is ${expected ?? '(not asked)'}`, async () => {
+    // kysely's exports hide its package.json: walk up from its entry point to it.
+    let dir = dirname(createRequire(import.meta.url).resolve('kysely'))
+    while (!existsSync(join(dir, 'package.json')) || basename(dir) !== 'kysely') dir = dirname(dir)
+    const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }
+    expect(version).toMatch(new RegExp(`^${expected!.replaceAll('.', '\\.')}\\.`))
   })
 })
