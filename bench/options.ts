@@ -36,6 +36,9 @@ export interface BenchOptions {
   readonly scaleSeconds: number
   readonly memorySeconds: number
   readonly memoryConcurrency: number
+  /** The ORM phase: interleaved rounds of `ormSeconds` per variant, 50 callers on a pool of 20. */
+  readonly ormRounds: number
+  readonly ormSeconds: number
 }
 
 const presets: Record<Preset, Omit<BenchOptions, 'preset' | 'out' | 'load' | 'workers'>> = {
@@ -58,6 +61,8 @@ const presets: Record<Preset, Omit<BenchOptions, 'preset' | 'out' | 'load' | 'wo
     scaleSeconds: 2,
     memorySeconds: 60,
     memoryConcurrency: 1000,
+    ormRounds: 3,
+    ormSeconds: 2,
   },
   quick: {
     poolSize: 10,
@@ -78,6 +83,8 @@ const presets: Record<Preset, Omit<BenchOptions, 'preset' | 'out' | 'load' | 'wo
     scaleSeconds: 2,
     memorySeconds: 15,
     memoryConcurrency: 1000,
+    ormRounds: 2,
+    ormSeconds: 1,
   },
   // A few hundred requests in all: checks the plumbing and the report, measures nothing.
   smoke: {
@@ -99,6 +106,8 @@ const presets: Record<Preset, Omit<BenchOptions, 'preset' | 'out' | 'load' | 'wo
     scaleSeconds: 1,
     memorySeconds: 1,
     memoryConcurrency: 16,
+    ormRounds: 1,
+    ormSeconds: 0.2,
   },
 }
 

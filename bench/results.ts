@@ -2,6 +2,7 @@ import type { HttpPhaseResult } from './phases/http.ts'
 import type { LatencyPhaseResult } from './phases/latency.ts'
 import type { LibraryPhaseResult } from './phases/library.ts'
 import type { MemoryPhaseResult } from './phases/memory.ts'
+import type { OrmPhaseResult } from './phases/orm.ts'
 import type { ScalePhaseResult } from './phases/scale.ts'
 import type { BenchOptions } from './options.ts'
 import type { MachineInfo } from './report/machine.ts'
@@ -38,5 +39,6 @@ export interface BenchResults {
   readonly memory: MemoryPhaseResult
   readonly library: LibraryPhaseResult
   readonly latency: LatencyPhaseResult
+  readonly orm: OrmPhaseResult
   readonly targets: readonly TargetResult[]
 }

@@ -18,11 +18,13 @@ import { runHttpPhase } from './phases/http.ts'
 import { runLatencyPhase } from './phases/latency.ts'
 import { runLibraryPhase } from './phases/library.ts'
 import { runMemoryPhase } from './phases/memory.ts'
+import { runOrmPhase } from './phases/orm.ts'
 import { checkPlans, PlanRegressionError } from './phases/plan-check.ts'
 import { runScalePhase, SCALE_LIMIT } from './phases/scale.ts'
 import { benchChart } from './report/bench-chart.ts'
 import { describeMachine } from './report/machine.ts'
 import { CHART_FILE, renderMarkdown } from './report/markdown.ts'
+import { ormTargets } from './report/orm-section.ts'
 import { evaluateTargets } from './report/targets.ts'
 import type { BenchResults } from './results.ts'
 import { signTokens } from './scenarios.ts'
@@ -120,7 +122,17 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
       },
     )
 
-    const targets = evaluateTargets({ http, library, latency, scale, memory })
+    // Last: it adds its own tenants to the data set.
+    const orm = await runOrmPhase(database, {
+      callers: 50,
+      pool: 20,
+      rounds: options.ormRounds,
+      seconds: options.ormSeconds,
+      delayMs: options.delayMs,
+      log,
+    })
+
+    const targets = [...evaluateTargets({ http, library, latency, scale, memory }), ...ormTargets(orm)]
     return {
       startedAt,
       seconds: (performance.now() - started) / 1000,
@@ -144,6 +156,7 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
       memory,
       library,
       latency,
+      orm,
       targets,
     }
   })

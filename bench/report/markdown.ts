@@ -1,4 +1,5 @@
 import { LIBRARY_DESCRIPTIONS, LIBRARY_VARIANTS } from '../phases/library.ts'
+import { ormSection } from './orm-section.ts'
 import type { BenchResults, TargetResult } from '../results.ts'
 import { SCENARIO_DESCRIPTIONS, SCENARIO_PATHS, SCENARIOS, type Scenario } from '../scenarios.ts'
 import { formatRatio, median } from '../stats.ts'
@@ -221,6 +222,8 @@ export function renderMarkdown(results: BenchResults): string {
       ]),
     ),
   )
+
+  push(ormSection(results.orm, '## ORM adapters (Drizzle, Kysely, Prisma)'))
 
   push(
     '## Scale',

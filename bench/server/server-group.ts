@@ -36,7 +36,7 @@ export async function startServerGroup(
 ): Promise<ServerGroup> {
   cluster.setupPrimary({
     exec: workerScript,
-    execArgv: ['--import', import.meta.resolve('tsx')],
+    execArgv: ['--conditions=@rowfence/source', '--import', import.meta.resolve('tsx')],
     silent: false,
   })
   const config: ServerWorkerConfig = {

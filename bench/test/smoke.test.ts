@@ -24,7 +24,17 @@ beforeAll(async () => {
   run = await new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'bench/run.ts', '--smoke', '--workers', '2', '--out', out],
+      [
+        '--conditions=@rowfence/source',
+        '--import',
+        'tsx',
+        'bench/run.ts',
+        '--smoke',
+        '--workers',
+        '2',
+        '--out',
+        out,
+      ],
       {
         cwd: root,
         env: { ...process.env, DATABASE_URL: db.ownerUrl, APP_DATABASE_URL: db.appUrl },
@@ -61,6 +71,7 @@ describe('npm run bench -- --smoke', () => {
       '## Scale',
       '### Plans (EXPLAIN as the app role inside withTenant)',
       '## Memory',
+      '## ORM adapters (Drizzle, Kysely, Prisma)',
       '## Machine and settings',
     ]) {
       expect(markdown).toContain(heading)
@@ -74,10 +85,25 @@ describe('npm run bench -- --smoke', () => {
       'Scale p50',
       'Scale plan',
       'Memory',
+      'ORM drizzle: vs recipe',
+      'ORM kysely: vs no RLS',
+      'ORM round trips',
     ]) {
       expect(markdown).toMatch(new RegExp(`^\\| ${target.replace(/[=]/g, '\\$&')} \\|`, 'm'))
     }
     expect(markdown).toContain('![Throughput and p99 per scenario and concurrency](results-chart.svg)')
+  })
+
+  it('ran every ORM variant, and one adapter statement took one round trip (the recipe four)', async () => {
+    const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as BenchResults
+    expect(results.orm.throughput).toHaveLength(3 * 2 * 3)
+    for (const t of results.orm.throughput)
+      expect(t.perSecond.median, `${t.orm} ${t.variant}`).toBeGreaterThan(0)
+    expect(results.orm.roundTrips).toEqual([
+      { orm: 'drizzle', rowfence: 1, recipe: 4 },
+      { orm: 'kysely', rowfence: 1, recipe: 4 },
+      { orm: 'prisma', rowfence: 1, recipe: expect.any(Number) },
+    ])
   })
 
   it('measured every scenario without a single error, on identical JSON', async () => {

@@ -1,4 +1,3 @@
-import type pg from 'pg'
 import { itemsDemo } from '@rowfence/demo'
 
 /** What the ORM adapter suites share: two tenants of the demo, extra tables, a round-trip counter. */
@@ -55,24 +54,4 @@ export const awkward = {
   big: '9007199254740993',
 } as const
 
-export interface WireCounter {
-  readyForQuery: number
-  reset(): void
-}
-
-/** Counts ReadyForQuery messages (one per round trip) on the single connection of a `max: 1` pool. */
-export async function countRoundTrips(pool: pg.Pool): Promise<WireCounter> {
-  const client = await pool.connect()
-  const counter: WireCounter = {
-    readyForQuery: 0,
-    reset() {
-      counter.readyForQuery = 0
-    },
-  }
-  ;(client as unknown as { connection: { on(e: string, f: () => void): void } }).connection.on(
-    'readyForQuery',
-    () => counter.readyForQuery++,
-  )
-  client.release()
-  return counter
-}
+export { countRoundTrips, type WireCounter } from '@rowfence/tools'

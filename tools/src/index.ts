@@ -6,3 +6,4 @@ export {
   startTemporaryPostgres,
   type TemporaryPostgres,
 } from './postgres.ts'
+export { countRoundTrips, type WireCounter } from './wire.ts'
