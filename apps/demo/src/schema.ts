@@ -75,6 +75,9 @@ export const demoSchema = rowfenceSchema({
   // The floor binds the roles that act as a tenant. rowfence_admin and rowfence_auth are not tenants:
   // they get explicit read policies of their own (migration 0003), which a floor TO PUBLIC would cut.
   tenantRoles: ['rowfence_app', 'rowfence_owner'],
+  // rowfence.sign_up(name, member name, member password hash): a public sign-up creates a tenant and its
+  // first user through this SECURITY DEFINER function; the app role cannot insert tenants itself.
+  signUp: { tenantColumns: ['name'], member: { table: users, columns: ['name', 'password_hash'] } },
 })
 
 /** What `rowfence generate` reads (apps/demo/rowfence.config.json names this module). */

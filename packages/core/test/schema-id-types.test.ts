@@ -38,7 +38,12 @@ const notes = tenantTable('notes', {
   columns: { id: uuid().primaryKey().defaultRandom(), author_id: bigint().notNull(), body: text().notNull() },
   policies: { read: 'tenant', write: { ownerColumn: 'author_id' } },
 })
-const schema = rowfenceSchema({ tables: [orgs, notes], appRole: 'rowfence_app', context: contextConfig })
+const schema = rowfenceSchema({
+  tables: [orgs, notes],
+  appRole: 'rowfence_app',
+  context: contextConfig,
+  signUp: { tenantColumns: ['name'] },
+})
 
 const A = 'org_2abcALPHA'
 const B = "org_2xyzBRAVO'; --"
@@ -166,6 +171,18 @@ describe('generated schema with text tenant ids and bigint user ids', () => {
   })
 })
 
+describe('sign-up with caller-chosen text ids', () => {
+  it('creates a new org; an existing org id is refused by its primary key and nothing changes', async () => {
+    const { rows } = await app.query('SELECT * FROM rowfence.sign_up($1, $2)', ['org_new', 'newco'])
+    expect(rows).toEqual([{ new_tenant_id: 'org_new' }])
+    await expect(app.query('SELECT * FROM rowfence.sign_up($1, $2)', [B, 'takeover'])).rejects.toMatchObject({
+      code: '23505',
+    })
+    const bRows = await queryAsTenant(owner, asB, 'SELECT name FROM orgs', [], options)
+    expect(bRows.rows).toEqual([{ name: 'bravo' }])
+  })
+})
+
 describe('the schema definition checks id types', () => {
   it('the tenants table id must be of the tenant id type, owner columns of the user id type', () => {
     expect(() =>
@@ -185,6 +202,23 @@ describe('the schema definition checks id types', () => {
         context: { tenantIdType: 'text', tenantSetting: "x'; DROP TABLE y; --" },
       }),
     ).toThrow(expect.objectContaining({ code: 'ROWFENCE_SCHEMA_INVALID' }))
+  })
+
+  it('signUp is validated: required columns, a tenants table, no owner-only member table', () => {
+    const base = { appRole: 'rowfence_app', context: contextConfig }
+    expect(() => rowfenceSchema({ ...base, tables: [orgs, notes], signUp: { tenantColumns: [] } })).toThrow(
+      /signUp.tenantColumns must include name/,
+    )
+    expect(() => rowfenceSchema({ ...base, tables: [notes], signUp: { tenantColumns: [] } })).toThrow(
+      /signUp needs a tenants table/,
+    )
+    expect(() =>
+      rowfenceSchema({
+        ...base,
+        tables: [orgs, notes],
+        signUp: { tenantColumns: ['name'], member: { table: notes, columns: ['author_id', 'body'] } },
+      }),
+    ).toThrow(/owner-only writes/)
   })
 
   it('a changed setting name re-creates the context functions; a changed id type is refused', () => {

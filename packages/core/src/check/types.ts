@@ -136,6 +136,8 @@ export interface FunctionInfo {
   readonly leakproof: boolean
   readonly strict: boolean
   readonly securityDefiner: boolean
+  /** `name=value` settings the function sets (`ALTER FUNCTION ... SET`), e.g. `search_path=pg_catalog, pg_temp`. */
+  readonly config: readonly string[]
   readonly returnType: string
   readonly language: string
   readonly source: string

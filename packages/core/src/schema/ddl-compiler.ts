@@ -17,6 +17,7 @@ import {
   type TableModel,
 } from './model.ts'
 import type { Operation } from './operations.ts'
+import { dropSignUpSql, signUpSql } from './sign-up.ts'
 
 /**
  * The one DDL compiler: operations (data) in, SQL text out. Every identifier goes through
@@ -195,6 +196,10 @@ function operationSql(operation: Operation): string {
       return `-- ${operation.text.replace(/[\r\n]+/g, ' ')}`
     case 'createContext':
       return contextSql(operation.appRole, operation.context)
+    case 'createSignUp':
+      return signUpSql(operation.signUp, operation.tenantSetting, operation.appRole)
+    case 'dropSignUp':
+      return dropSignUpSql(operation.signUp)
     case 'citusSequential':
       return `SET LOCAL citus.multi_shard_modify_mode TO 'sequential';`
     case 'createTable':

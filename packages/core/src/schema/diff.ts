@@ -271,5 +271,21 @@ export function diffSchemas(
     ...phases.grants,
   ]
   if (additions.length > 0) operations.push({ kind: 'comment', text: 'Added or changed' }, ...additions)
+  const [signUpBefore, signUpAfter] = [previous?.signUp ?? null, next.signUp]
+  if (!sameData(signUpBefore, signUpAfter)) {
+    operations.push({
+      kind: 'comment',
+      text: 'Tenant sign-up: creates one new tenant (and its first member), nothing else',
+    })
+    if (signUpBefore) operations.push({ kind: 'dropSignUp', signUp: signUpBefore })
+    if (signUpAfter) {
+      operations.push({
+        kind: 'createSignUp',
+        signUp: signUpAfter,
+        appRole: next.appRole,
+        tenantSetting: next.context.tenantSetting,
+      })
+    }
+  }
   return operations
 }

@@ -17,9 +17,14 @@ export interface SchemaModel {
   readonly appRole: string
   /** The tenant context the policies read: id types and setting names. */
   readonly context: ContextModel
+  /** The tenant sign-up function (`rowfence.sign_up`), or null. */
+  readonly signUp: SignUpModel | null
   /** Tables in creation order: the tenants table first, every table after the tables it references. */
   readonly tables: readonly TableModel[]
 }
+
+export type { SignUpModel } from './sign-up.ts'
+import type { SignUpModel } from './sign-up.ts'
 
 /** The id types of tenants and users, and the settings the context functions read. */
 export interface ContextModel {

@@ -10,6 +10,7 @@ import type {
   PolicyModel,
   Privilege,
   SchemaFlavour,
+  SignUpModel,
   TableModel,
 } from './model.ts'
 
@@ -22,6 +23,14 @@ export type Operation =
   | { readonly kind: 'comment'; readonly text: string }
   /** The rowfence schema and the STABLE context functions, executable by the app role only. */
   | { readonly kind: 'createContext'; readonly appRole: string; readonly context: ContextModel }
+  /** The tenant sign-up SECURITY DEFINER function (see sign-up.ts), executable by the app role only. */
+  | {
+      readonly kind: 'createSignUp'
+      readonly signUp: SignUpModel
+      readonly appRole: string
+      readonly tenantSetting: string
+    }
+  | { readonly kind: 'dropSignUp'; readonly signUp: SignUpModel }
   /** Citus: run DDL over shards sequentially, as Citus asks for migrations that create related tables. */
   | { readonly kind: 'citusSequential' }
   /** CREATE TABLE with columns, primary key, unique and check constraints. */

@@ -15,6 +15,7 @@ import {
   type Predicate,
   type Privilege,
   type SchemaModel,
+  type SignUpModel,
   type TableModel,
 } from './model.ts'
 import { assertIdentifier, generatedName } from './names.ts'
@@ -42,6 +43,16 @@ export interface RowfenceSchemaOptions {
    * are not used here; a hand-written policy reads them with `current_setting(name, true)`.
    */
   readonly context?: TenantContextConfig
+  /**
+   * Generate `rowfence.sign_up(...)`: a SECURITY DEFINER function the app role may call from a public
+   * sign-up route to create a new tenant (and its first member) and get their ids back; it can do
+   * nothing else (see docs/schema.md, "Tenant sign-up"). `tenantColumns`: the tenants table's columns
+   * the caller provides; `member`: a tenant table (typically users) and its columns.
+   */
+  readonly signUp?: {
+    readonly tenantColumns: readonly string[]
+    readonly member?: { readonly table: TenantTable; readonly columns: readonly string[] }
+  }
 }
 
 /** The context part of the model, from the app's context config (validated, defaults filled in). */
@@ -434,6 +445,75 @@ function normalizeTable(
   }
 }
 
+/** Validates the sign-up option against the normalized tables. */
+function signUpModel(
+  option: NonNullable<RowfenceSchemaOptions['signUp']>,
+  models: readonly TableModel[],
+  tenantsTable: TenantTable | undefined,
+  context: ContextModel,
+): SignUpModel {
+  if (!tenantsTable) throw invalid('signUp needs a tenants table (tenantsTable())')
+  const tenants = models.find((model) => model.name === tenantsTable.name)!
+  /** The caller's columns of one table: known, not keys it may not choose, and every required one. */
+  const columnsOf = (table: TableModel, names: readonly string[], what: string, reserved: string[]) => {
+    if (!Array.isArray(names)) throw invalid(`${what} must list column names`)
+    for (const name of names) {
+      if (!table.columns.some((column) => column.name === name) || reserved.includes(name)) {
+        throw invalid(`${what} names ${JSON.stringify(name)}, which is not a column the caller may set`)
+      }
+    }
+    const missing = table.columns.filter(
+      (column) =>
+        column.notNull && !column.default && !reserved.includes(column.name) && !names.includes(column.name),
+    )
+    if (missing.length > 0) {
+      throw invalid(
+        `${what} must include ${missing.map((c) => c.name).join(', ')} (NOT NULL without a default)`,
+      )
+    }
+    return [...new Set(names)].map((name) => ({
+      name,
+      type: table.columns.find((c) => c.name === name)!.type,
+    }))
+  }
+  const tenantIdColumn = tenants.columns.find((column) => column.name === 'id')!
+  const random = context.tenantIdType === 'uuid'
+  if (!random && tenantIdColumn.default) {
+    throw invalid('signUp with text or bigint tenant ids takes the id from the caller; drop the id default')
+  }
+  let member: SignUpModel['member'] = null
+  if (option.member) {
+    const table = models.find((model) => model.name === option.member!.table?.name)
+    if (!table || table.kind !== 'tenant')
+      throw invalid('signUp.member.table must be a tenant table of the schema')
+    if (table.policies.some((policy) => policy.withCheck?.kind === 'and')) {
+      throw invalid(
+        `signUp.member.table ${JSON.stringify(table.name)} has owner-only writes; the first member has no user context yet`,
+      )
+    }
+    const keys = table.primaryKey.columns.filter((column) => column !== TENANT_COLUMN)
+    const key = table.columns.find((column) => column.name === keys[0])
+    if (keys.length !== 1 || !key?.default) {
+      throw invalid(
+        `signUp.member.table ${JSON.stringify(table.name)} needs one primary key column with a default`,
+      )
+    }
+    member = {
+      table: table.name,
+      columns: columnsOf(table, option.member.columns, 'signUp.member.columns', [TENANT_COLUMN, key.name]),
+      id: { column: key.name, type: key.type },
+    }
+  }
+  return {
+    tenants: {
+      table: tenants.name,
+      columns: columnsOf(tenants, option.tenantColumns, 'signUp.tenantColumns', ['id']),
+    },
+    tenantId: { type: context.tenantIdType, source: random ? 'random' : 'caller' },
+    member,
+  }
+}
+
 /**
  * Validates table definitions and turns them into the schema model (data). Every mistake is a
  * ROWFENCE_SCHEMA_INVALID error naming the table and column.
@@ -501,6 +581,7 @@ export function rowfenceSchema(options: RowfenceSchemaOptions): RowfenceSchema {
     )
   }
   return new RowfenceSchema({
+    signUp: options.signUp ? signUpModel(options.signUp, models, tenantsTables[0], context) : null,
     version: SCHEMA_MODEL_VERSION,
     flavour: options.distributed ? 'citus' : 'postgres',
     appRole: options.appRole,

@@ -76,7 +76,10 @@ export async function readSnapshot(file: string): Promise<SchemaSnapshot | null>
   if (migration !== null && typeof migration !== 'string') throw invalid(file, 'no migration id')
   const problem = checkModel(parsed['schema'])
   if (problem) throw invalid(file, problem)
-  const schema = parsed['schema'] as Omit<SchemaModel, 'context'> & { context?: unknown }
+  const schema = parsed['schema'] as Omit<SchemaModel, 'context' | 'signUp'> & {
+    context?: unknown
+    signUp?: unknown
+  }
   // Snapshots written before the context was configurable have none: theirs was the default.
   let context
   try {
@@ -84,7 +87,13 @@ export async function readSnapshot(file: string): Promise<SchemaSnapshot | null>
   } catch (error) {
     throw invalid(file, 'an invalid context', error)
   }
-  return { migration, schema: { ...schema, context } }
+  if (schema.signUp !== undefined && schema.signUp !== null && !isObject(schema.signUp)) {
+    throw invalid(file, 'an invalid signUp')
+  }
+  return {
+    migration,
+    schema: { ...schema, context, signUp: (schema.signUp as SchemaModel['signUp']) ?? null },
+  }
 }
 
 export function serializeSnapshot(snapshot: SchemaSnapshot): string {

@@ -1,6 +1,8 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
 import { createFinding, tenantTables } from './finding.ts'
 import { escapeRegExp } from '../analysis/policy-analysis.ts'
+import { CONTEXT_SCHEMA } from '../../schema/model.ts'
+import { isGeneratedSignUpBody, SIGN_UP_FUNCTION } from '../../schema/sign-up.ts'
 import type { Finding, FunctionInfo, Relation, Rule } from '../types.ts'
 
 /** Matches `FROM|JOIN|UPDATE|INTO|TABLE|USING [ONLY] [schema.]name` in a function body. */
@@ -11,6 +13,24 @@ function referencePattern(table: Relation): RegExp {
     String.raw`\b(?:from|join|update|into|table|using)\s+(?:only\s+)?(?:${name(table.schema)}\s*\.\s*)?${name(table.name)}(?![\w$"])`,
     'i',
   )
+}
+
+/** search_path set on the function, pg_catalog first and pg_temp last (nothing can be slipped in before). */
+function searchPathPinned(fn: FunctionInfo): boolean {
+  const path = fn.config.find((setting) => setting.startsWith('search_path='))
+  const parts = path?.slice('search_path='.length).split(',').map((part) => part.trim().replace(/^"|"$/g, ''))
+  return parts !== undefined && parts[0] === 'pg_catalog' && parts.at(-1) === 'pg_temp'
+}
+
+/**
+ * The sign-up function `rowfence generate` writes, unmodified: it creates a fresh tenant and inserts
+ * only into it (see schema/sign-up.ts). A caller-chosen tenant id (text/bigint) is safe only when its
+ * first insert goes to the tenants table, which the body does not prove: that stays a warning.
+ */
+function generatedSignUp(fn: FunctionInfo): 'random' | 'caller' | null {
+  if (fn.schema !== CONTEXT_SCHEMA || fn.name !== SIGN_UP_FUNCTION || fn.language !== 'plpgsql') return null
+  if (!searchPathPinned(fn) || !isGeneratedSignUpBody(fn.source)) return null
+  return fn.source.includes(':= gen_random_uuid();') ? 'random' : 'caller'
 }
 
 function touchedTables(
@@ -31,13 +51,19 @@ export const securityDefinerFunction: Rule = {
     const findings: Finding[] = []
     for (const fn of snapshot.functions.values()) {
       if (!fn.securityDefiner || fn.isSystem || !fn.appCanExecute) continue
+      const signUp = generatedSignUp(fn)
+      if (signUp === 'random') continue
       const touched = touchedTables(fn, tables, patterns)
       if (touched.length === 0) continue
       const names = touched.map((table) => table.displayName)
       // A definer that looks the caller up (context, auth.uid(), current_user) before touching rows is
       // the usual way to check membership; worth a review, not an error.
+      // One that sets the context itself (set_config) decides whose rows it touches: no mitigation.
+      const setsContext = /\bset_config\s*\(/i.test(fn.source) && signUp !== 'caller'
       const checksCaller =
-        analysis.contextFunctions.has(fn.oid) || /\b(current_user|session_user)\b/i.test(fn.source)
+        signUp === 'caller' ||
+        (!setsContext &&
+          (analysis.contextFunctions.has(fn.oid) || /\b(current_user|session_user)\b/i.test(fn.source)))
       findings.push(
         createFinding(securityDefinerFunction, {
           table: names[0]!,
