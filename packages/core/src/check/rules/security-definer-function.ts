@@ -18,7 +18,10 @@ function referencePattern(table: Relation): RegExp {
 /** search_path set on the function, pg_catalog first and pg_temp last (nothing can be slipped in before). */
 function searchPathPinned(fn: FunctionInfo): boolean {
   const path = fn.config.find((setting) => setting.startsWith('search_path='))
-  const parts = path?.slice('search_path='.length).split(',').map((part) => part.trim().replace(/^"|"$/g, ''))
+  const parts = path
+    ?.slice('search_path='.length)
+    .split(',')
+    .map((part) => part.trim().replace(/^"|"$/g, ''))
   return parts !== undefined && parts[0] === 'pg_catalog' && parts.at(-1) === 'pg_temp'
 }
 
