@@ -56,3 +56,11 @@ export {
   TenantPoolClient,
   type TenantPoolOptions,
 } from './context/tenant-pool.ts'
+export {
+  CONTEXT_SETTING,
+  contextKeyPads,
+  parseContextKey,
+  signContext,
+  type ContextSigning,
+  type ContextSigningKey,
+} from './context/signed-context.ts'

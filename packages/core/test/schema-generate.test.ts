@@ -251,6 +251,8 @@ describe('a snapshot from before the context was configurable', () => {
         userIdType: 'uuid',
         tenantSetting: 'rowfence.tenant_id',
         userSetting: 'rowfence.user_id',
+        signed: false,
+        contextSetting: 'rowfence.context',
       })
       expect(diffSchemas(snapshot!.schema, example.model)).toEqual([])
     } finally {

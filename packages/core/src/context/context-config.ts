@@ -1,4 +1,5 @@
 import { RowfenceError } from '../errors.ts'
+import { CONTEXT_SETTING, keyBytes, signContext, type ContextSigning } from './signed-context.ts'
 import { isUuid, TENANT_SETTING, USER_SETTING } from './tenant-context.ts'
 
 /** How tenant and user ids look: PostgreSQL `uuid` (the default), `text` (e.g. Clerk `org_...`) or `bigint`. */
@@ -19,6 +20,16 @@ export interface TenantContextConfig {
   readonly userSetting?: string | undefined
   /** Claim name -> setting name, e.g. `{ role: 'app.role' }`; a claim missing from a context is set to ''. */
   readonly claims?: Readonly<Record<string, string>> | undefined
+  /**
+   * The signed context (docs/signed-context.md): instead of the plain settings, one value carrying
+   * tenant, user and claims with an HMAC, which the database verifies with a key the app role cannot
+   * read. The app signs with `signing.key`; the schema must be generated with `signed: true`.
+   */
+  readonly signing?: ContextSigning | undefined
+  /** For the schema generator: verify a signed context (implied by `signing`). */
+  readonly signed?: boolean | undefined
+  /** The setting that carries the signed value (default `rowfence.context`). */
+  readonly contextSetting?: string | undefined
 }
 
 /** A context validated against its config, ready to send: setting names and values in order. */
@@ -27,6 +38,8 @@ export interface NormalizedContext {
   readonly userId: string
   /** Set only when the config is not the default: [setting, value] pairs, tenant first. */
   readonly settings?: readonly (readonly [string, string])[] | undefined
+  /** Who the context is (tenant, user, claims), when `settings` holds a value that changes per call (signed). */
+  readonly identity?: string | undefined
 }
 
 const settingPattern = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/
@@ -56,8 +69,15 @@ export function defineContextConfig(config: TenantContextConfig = {}): TenantCon
       throw invalidConfig(`${key} must be "uuid", "text" or "bigint"`)
     }
   }
+  if (config.signing !== undefined) {
+    keyBytes(config.signing?.key)
+    if (config.signed === false) throw invalidConfig('signing is set but signed is false')
+  }
   const names = new Set<string>()
   for (const [setting, what] of [
+    ...(config.signing || config.signed
+      ? ([[config.contextSetting ?? CONTEXT_SETTING, 'contextSetting']] as const)
+      : []),
     [config.tenantSetting ?? TENANT_SETTING, 'tenantSetting'],
     [config.userSetting ?? USER_SETTING, 'userSetting'],
     ...Object.entries(config.claims ?? {}).map(([claim, setting]) => [setting, `claims.${claim}`]),
@@ -76,7 +96,8 @@ function isDefault(config: TenantContextConfig | undefined): boolean {
       (config.userIdType ?? 'uuid') === 'uuid' &&
       (config.tenantSetting ?? TENANT_SETTING) === TENANT_SETTING &&
       (config.userSetting ?? USER_SETTING) === USER_SETTING &&
-      Object.keys(config.claims ?? {}).length === 0)
+      Object.keys(config.claims ?? {}).length === 0 &&
+      config.signing === undefined)
   )
 }
 
@@ -146,11 +167,8 @@ export function normalizeContextWith(
     }
   }
   if (isDefault(config)) return { tenantId, userId }
-  const settings: [string, string][] = [
-    [config?.tenantSetting ?? TENANT_SETTING, tenantId],
-    [config?.userSetting ?? USER_SETTING, userId],
-  ]
-  for (const [claim, setting] of Object.entries(config?.claims ?? {})) {
+  const values: Record<string, string> = {}
+  for (const claim of Object.keys(config?.claims ?? {})) {
     const raw = claims[claim]
     const value = raw === undefined || raw === null ? '' : claimText(raw)
     if (value === undefined) {
@@ -159,8 +177,25 @@ export function normalizeContextWith(
         details: { claim },
       })
     }
-    settings.push([setting, value])
+    values[claim] = value
   }
+  if (config?.signing) {
+    const signed = signContext({ tenantId, userId, claims: values }, config.signing)
+    return {
+      tenantId,
+      userId,
+      settings: [[config.contextSetting ?? CONTEXT_SETTING, signed]],
+      identity: JSON.stringify([tenantId, userId, values]),
+    }
+  }
+  const settings: [string, string][] = [
+    [config?.tenantSetting ?? TENANT_SETTING, tenantId],
+    [config?.userSetting ?? USER_SETTING, userId],
+    ...Object.entries(config?.claims ?? {}).map(([claim, setting]): [string, string] => [
+      setting,
+      values[claim]!,
+    ]),
+  ]
   return { tenantId, userId, settings }
 }
 

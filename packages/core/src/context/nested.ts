@@ -18,6 +18,8 @@ export function poolOf(tx: TenantTransaction): Pool | undefined {
 
 function sameContext(a: NormalizedContext, b: NormalizedContext): boolean {
   if (a.tenantId !== b.tenantId || a.userId !== b.userId) return false
+  // A signed value differs per call (its expiry): compare who it names instead.
+  if (a.identity !== undefined || b.identity !== undefined) return a.identity === b.identity
   const left = a.settings ?? []
   const right = b.settings ?? []
   return (

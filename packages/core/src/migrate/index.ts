@@ -9,3 +9,4 @@ export {
   type MigrationState,
 } from './migrate.ts'
 export { provisionDatabase, type DatabaseSetup } from '../roles.ts'
+export { addContextKey, listContextKeys, retireContextKey, type ContextKeyInfo } from './context-keys.ts'

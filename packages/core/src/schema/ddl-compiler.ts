@@ -165,28 +165,102 @@ function contextSql(appRole: string, context: ContextModel): string {
   const functions = (['tenant', 'user'] as const).map((which) =>
     qualifiedName(CONTEXT_SCHEMA, CONTEXT_FUNCTIONS[which]),
   )
-  const definitions = [
-    [context.tenantSetting, sqlIdType(context.tenantIdType)],
-    [context.userSetting, sqlIdType(context.userIdType)],
-  ] as const
-  const body = (setting: string, type: string): string => {
-    const sql = `SELECT NULLIF(current_setting(${quoteLiteral(setting)}, true), '')::${type}`
+  const types = [sqlIdType(context.tenantIdType), sqlIdType(context.userIdType)] as const
+  const checked = (sql: string): string => {
     if (sql.includes('$$')) throw corrupt('a context function')
     return sql
   }
-  const signatures = functions.map((name) => `${name}()`).join(', ')
+  // Plain: the settings themselves. Signed: the fields of the verified value (NULL unless it verifies).
+  const bodies = context.signed
+    ? (['t', 'u'] as const).map(
+        (field, i) =>
+          `SELECT NULLIF(${qualifiedName(CONTEXT_SCHEMA, 'verified_context')}() ->> '${field}', '')::${types[i]}`,
+      )
+    : [context.tenantSetting, context.userSetting].map(
+        (setting, i) => `SELECT NULLIF(current_setting(${quoteLiteral(setting)}, true), '')::${types[i]}`,
+      )
+  const granted = [
+    ...functions.map((name) => `${name}()`),
+    ...(context.signed
+      ? [
+          `${qualifiedName(CONTEXT_SCHEMA, 'current_claim')}(text)`,
+          `${qualifiedName(CONTEXT_SCHEMA, 'verified_context')}()`,
+        ]
+      : []),
+  ]
   return [
     `CREATE SCHEMA IF NOT EXISTS ${schema};`,
     `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC;`,
     `GRANT USAGE ON SCHEMA ${schema} TO ${q(appRole)};`,
-    ...definitions.map(
-      ([setting, type], i) =>
-        `CREATE OR REPLACE FUNCTION ${functions[i]}() RETURNS ${type}\n` +
+    ...(context.signed ? [signedContextSql(context)] : []),
+    ...functions.map(
+      (name, i) =>
+        `CREATE OR REPLACE FUNCTION ${name}() RETURNS ${types[i]}\n` +
         `  LANGUAGE sql STABLE PARALLEL SAFE\n` +
-        `  AS $$ ${body(setting, type)} $$;`,
+        `  AS $$ ${checked(bodies[i]!)} $$;`,
     ),
-    `REVOKE ALL ON FUNCTION ${signatures} FROM PUBLIC;`,
-    `GRANT EXECUTE ON FUNCTION ${signatures} TO ${q(appRole)};`,
+    ...(context.signed
+      ? [
+          `CREATE OR REPLACE FUNCTION ${qualifiedName(CONTEXT_SCHEMA, 'current_claim')}(name text) RETURNS text\n` +
+            `  LANGUAGE sql STABLE PARALLEL SAFE\n` +
+            `  AS $$ SELECT ${qualifiedName(CONTEXT_SCHEMA, 'verified_context')}() -> 'c' ->> name $$;`,
+        ]
+      : []),
+    `REVOKE ALL ON FUNCTION ${granted.join(', ')} FROM PUBLIC;`,
+    `GRANT EXECUTE ON FUNCTION ${granted.join(', ')} TO ${q(appRole)};`,
+  ].join('\n')
+}
+
+/**
+ * The key table (owner only: the app role has no privilege on it) and the SECURITY DEFINER function
+ * that verifies the signed value: HMAC-SHA256 from built-ins (`sha256(opad || sha256(ipad || m))`, the
+ * pads stored per key), the key not retired, the expiry not passed. Anything else is NULL.
+ */
+function signedContextSql(context: ContextModel): string {
+  const keys = qualifiedName(CONTEXT_SCHEMA, 'context_keys')
+  const body = [
+    'DECLARE',
+    `  value text := current_setting(${quoteLiteral(context.contextSetting)}, true);`,
+    '  parts text[];',
+    '  pads record;',
+    '  payload jsonb;',
+    'BEGIN',
+    '  IF value IS NULL OR length(value) > 8192',
+    "     OR value !~ '^v1\\.[A-Za-z0-9_-]{1,32}\\.([0-9a-f][0-9a-f])+\\.[0-9a-f]{64}$' THEN",
+    '    RETURN NULL;',
+    '  END IF;',
+    "  parts := string_to_array(value, '.');",
+    `  SELECT k.ipad, k.opad INTO pads FROM ${keys} k`,
+    '   WHERE k.id = parts[2] AND (k.not_after IS NULL OR k.not_after > statement_timestamp());',
+    '  IF NOT FOUND THEN',
+    '    RETURN NULL;',
+    '  END IF;',
+    "  IF sha256(pads.opad || sha256(pads.ipad || convert_to(parts[1] || '.' || parts[2] || '.' || parts[3], 'UTF8')))",
+    "     IS DISTINCT FROM decode(parts[4], 'hex') THEN",
+    '    RETURN NULL;',
+    '  END IF;',
+    "  payload := convert_from(decode(parts[3], 'hex'), 'UTF8')::jsonb;",
+    "  IF jsonb_typeof(payload -> 'exp') IS DISTINCT FROM 'number'",
+    "     OR (payload ->> 'exp')::numeric <= extract(epoch FROM statement_timestamp()) THEN",
+    '    RETURN NULL;',
+    '  END IF;',
+    '  RETURN payload;',
+    'END',
+  ].join('\n')
+  if (body.includes('$rowfence$')) throw corrupt('the context verification function')
+  return [
+    `CREATE TABLE IF NOT EXISTS ${keys} (`,
+    `  "id" text PRIMARY KEY CHECK ("id" ~ '^[A-Za-z0-9_-]{1,32}$'),`,
+    '  "ipad" bytea NOT NULL CHECK (length("ipad") = 64),',
+    '  "opad" bytea NOT NULL CHECK (length("opad") = 64),',
+    '  "created_at" timestamptz NOT NULL DEFAULT now(),',
+    '  "not_after" timestamptz',
+    ');',
+    `REVOKE ALL ON TABLE ${keys} FROM PUBLIC;`,
+    `CREATE OR REPLACE FUNCTION ${qualifiedName(CONTEXT_SCHEMA, 'verified_context')}() RETURNS jsonb`,
+    '  LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER',
+    '  SET search_path = pg_catalog, pg_temp',
+    `  AS $rowfence$\n${body}\n$rowfence$;`,
   ].join('\n')
 }
 

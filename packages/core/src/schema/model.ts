@@ -32,6 +32,10 @@ export interface ContextModel {
   readonly userIdType: IdType
   readonly tenantSetting: string
   readonly userSetting: string
+  /** The context functions verify a signed value (docs/signed-context.md) instead of trusting plain settings. */
+  readonly signed: boolean
+  /** The setting carrying the signed value. */
+  readonly contextSetting: string
 }
 
 /** Tenant and user ids: `uuid` (the default), `text` (e.g. `org_...`) or `bigint`. */

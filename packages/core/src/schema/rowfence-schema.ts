@@ -1,4 +1,5 @@
 import { defineContextConfig, type TenantContextConfig } from '../context/context-config.ts'
+import { CONTEXT_SETTING } from '../context/signed-context.ts'
 import { TENANT_SETTING, USER_SETTING } from '../context/tenant-context.ts'
 import { RowfenceError } from '../errors.ts'
 import { ColumnBuilder, type ColumnState } from './columns.ts'
@@ -68,6 +69,8 @@ export function contextModel(config: TenantContextConfig | undefined): ContextMo
     userIdType: valid.userIdType ?? 'uuid',
     tenantSetting: valid.tenantSetting ?? TENANT_SETTING,
     userSetting: valid.userSetting ?? USER_SETTING,
+    signed: valid.signed ?? valid.signing !== undefined,
+    contextSetting: valid.contextSetting ?? CONTEXT_SETTING,
   }
 }
 
@@ -553,6 +556,11 @@ export function rowfenceSchema(options: RowfenceSchemaOptions): RowfenceSchema {
   }
 
   const context = contextModel(options.context)
+  if (context.signed && options.distributed) {
+    throw invalid(
+      'The signed context is not available in the Citus flavour yet (its verification reads a key table, which Citus workers cannot do inside a policy)',
+    )
+  }
   const known = new Set(tables)
   const primaryKeys = new Map<TenantTable, { columns: string[]; types: string[] }>()
   const models = creationOrder(tables).map((table) =>

@@ -1,0 +1,107 @@
+import { createHash, createHmac } from 'node:crypto'
+import { RowfenceError } from '../errors.ts'
+
+/**
+ * The signed tenant context: one setting (`rowfence.context` by default) whose value carries tenant,
+ * user, claims and an expiry with an HMAC-SHA256 over them. The generated context functions verify it
+ * inside PostgreSQL with a key the app role cannot read (see schema/context-sql.ts), so SQL that sets
+ * the plain settings, or a forged, altered or expired value, yields NULL: no rows.
+ *
+ * Format: `v1.<key id>.<payload as hex>.<hmac as hex>`, the HMAC taken over `v1.<key id>.<payload hex>`
+ * with the key named by `<key id>`. The payload is JSON `{ "t": tenant, "u": user, "c": claims, "exp":
+ * unix seconds }`. Hex keeps the value plain ASCII, safe as a bind parameter and as a SET LOCAL literal.
+ */
+
+export const CONTEXT_SETTING = 'rowfence.context'
+export const SIGNED_CONTEXT_VERSION = 'v1'
+
+/** A signing key as the app holds it (from its environment): an id and at least 32 random bytes. */
+export interface ContextSigningKey {
+  /** Letters, digits, `_` and `-`, up to 32: names the key in the database's key table. */
+  readonly id: string
+  /** The secret: bytes, or text in hex or base64 (at least 32 bytes once decoded). */
+  readonly secret: string | Uint8Array
+}
+
+export interface ContextSigning {
+  /** The key new values are signed with. */
+  readonly key: ContextSigningKey
+  /** How long a signed value stays valid (seconds, default 300): bounds the replay of a leaked value. */
+  readonly ttlSeconds?: number | undefined
+}
+
+const keyIdPattern = /^[A-Za-z0-9_-]{1,32}$/
+const BLOCK = 64
+
+const invalidKey = (message: string): RowfenceError =>
+  new RowfenceError('ROWFENCE_CONFIG_INVALID', { message })
+
+/** The secret's bytes; refuses short keys and unknown encodings. */
+export function keyBytes(key: ContextSigningKey): Buffer {
+  if (typeof key?.id !== 'string' || !keyIdPattern.test(key.id)) {
+    throw invalidKey('A context signing key id is 1-32 letters, digits, _ or -')
+  }
+  let bytes: Buffer
+  if (key.secret instanceof Uint8Array) bytes = Buffer.from(key.secret)
+  else if (typeof key.secret === 'string' && /^([0-9a-f]{2})+$/i.test(key.secret))
+    bytes = Buffer.from(key.secret, 'hex')
+  else if (typeof key.secret === 'string' && /^[A-Za-z0-9+/_-]+=*$/.test(key.secret))
+    bytes = Buffer.from(key.secret, 'base64')
+  else throw invalidKey('A context signing key secret is bytes, hex or base64')
+  if (bytes.length < 32) throw invalidKey('A context signing key needs at least 32 bytes (256 bits)')
+  return bytes
+}
+
+/** `ROWFENCE_CONTEXT_KEY=<id>:<secret>` (the form the CLI prints) as a key. */
+export function parseContextKey(text: string): ContextSigningKey {
+  const colon = text.indexOf(':')
+  if (colon <= 0) throw invalidKey('A context key is written <id>:<secret in hex or base64>')
+  const key = { id: text.slice(0, colon), secret: text.slice(colon + 1) }
+  keyBytes(key)
+  return key
+}
+
+/**
+ * The HMAC inner and outer pads (K xor 0x36.., K xor 0x5c..), what the database's key table stores: with
+ * them `sha256(opad || sha256(ipad || message))` is HMAC-SHA256, computed with built-in functions only.
+ */
+export function contextKeyPads(key: ContextSigningKey): { ipad: Buffer; opad: Buffer } {
+  let bytes = keyBytes(key)
+  if (bytes.length > BLOCK) bytes = createHash('sha256').update(bytes).digest()
+  const padded = Buffer.alloc(BLOCK)
+  bytes.copy(padded)
+  return {
+    ipad: Buffer.from(padded.map((byte) => byte ^ 0x36)),
+    opad: Buffer.from(padded.map((byte) => byte ^ 0x5c)),
+  }
+}
+
+export interface ContextPayload {
+  readonly t: string
+  readonly u: string
+  readonly c: Readonly<Record<string, string>>
+  readonly exp: number
+}
+
+/** Signs a payload: the value of the context setting. */
+export function signContextPayload(payload: ContextPayload, key: ContextSigningKey): string {
+  const secret = keyBytes(key)
+  const body = `${SIGNED_CONTEXT_VERSION}.${key.id}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('hex')}`
+  return `${body}.${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
+}
+
+/** The signed value for a validated context, valid for `ttlSeconds` from now. */
+export function signContext(
+  context: { readonly tenantId: string; readonly userId: string; readonly claims: Record<string, string> },
+  signing: ContextSigning,
+  nowMs: number = Date.now(),
+): string {
+  const ttl = signing.ttlSeconds ?? 300
+  if (!Number.isInteger(ttl) || ttl <= 0 || ttl > 86_400) {
+    throw invalidKey('ttlSeconds must be a whole number of seconds between 1 and 86400')
+  }
+  return signContextPayload(
+    { t: context.tenantId, u: context.userId, c: context.claims, exp: Math.floor(nowMs / 1000) + ttl },
+    signing.key,
+  )
+}

@@ -1,0 +1,245 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import type pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  defineContextConfig,
+  queryAsTenant,
+  signContext,
+  withTenant,
+  type TenantContext,
+  type TenantQueryable,
+} from '@rowfence/core'
+import { addContextKey, migrate, migrationFrom, retireContextKey } from '@rowfence/core/migrate'
+import { renderSchema, rowfenceSchema, tenantsTable, tenantTable, text, uuid } from '@rowfence/core/schema'
+import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
+
+/**
+ * The signed context against SQL injection, on real PostgreSQL: the app role, inside tenant A's
+ * transaction, runs what an injected statement could run. None of it reaches tenant B.
+ */
+
+const key = { id: 'k1', secret: randomBytes(32).toString('hex') }
+const otherSecret = { id: 'k1', secret: randomBytes(32).toString('hex') }
+const contextConfig = defineContextConfig({ signing: { key }, claims: { role: 'app.role' } })
+const options = { contextConfig }
+
+const orgs = tenantsTable('orgs', { columns: { id: uuid().primaryKey(), name: text().notNull() } })
+const notes = tenantTable('notes', {
+  columns: { id: uuid().primaryKey().defaultRandom(), author_id: uuid().notNull(), body: text().notNull() },
+  policies: { read: 'tenant', write: { ownerColumn: 'author_id' } },
+})
+const schema = rowfenceSchema({
+  tables: [orgs, notes],
+  appRole: 'rowfence_app',
+  context: { signed: true, claims: { role: 'app.role' } },
+})
+
+const A = randomUUID()
+const B = randomUUID()
+const [a1, b1] = [randomUUID(), randomUUID()]
+const asA: TenantContext = { tenantId: A, userId: a1, claims: { role: 'editor' } }
+const asB: TenantContext = { tenantId: B, userId: b1 }
+
+let db: TestDatabase
+let owner: pg.Pool
+let app: pg.Pool
+let admin: pg.Pool
+
+/** What an attacker can build: a well-formed value with the right key id, signed with a key it guessed. */
+const forged = (tenantId: string, secret = otherSecret, nowMs = Date.now()) =>
+  signContext({ tenantId, userId: '', claims: {} }, { key: secret }, nowMs)
+
+const bNotes = async () =>
+  (await admin.query('SELECT id, body, author_id FROM notes WHERE tenant_id = $1 ORDER BY id', [B])).rows
+
+let bBefore: unknown
+beforeAll(async () => {
+  db = await createTestDatabase({ empty: true })
+  owner = db.pool('owner')
+  app = db.pool('app')
+  admin = db.pool('admin')
+  await migrate(owner, { migrations: [migrationFrom('0001_signed', renderSchema(schema))] })
+  await addContextKey(owner, key)
+  for (const [context, name] of [
+    [asA, 'alpha'],
+    [asB, 'bravo'],
+  ] as const) {
+    await withTenant(
+      owner,
+      context,
+      async (tx) => {
+        await tx.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [context.tenantId, name])
+        await tx.query('INSERT INTO notes (author_id, body) VALUES ($1, $2)', [
+          context.userId,
+          `${name} note`,
+        ])
+      },
+      options,
+    )
+  }
+  bBefore = await bNotes()
+})
+afterAll(async () => db?.drop())
+
+/** Runs `sql` as the app role inside A's signed transaction; returns the tenants whose notes it saw. */
+async function injectedInA(sql: string, values: unknown[] = []): Promise<string[]> {
+  return withTenant(
+    app,
+    asA,
+    async (tx: TenantQueryable) => {
+      const { rows } = await tx.query<{ tenant_id: string }>(sql, values)
+      return [...new Set(rows.map((row) => row.tenant_id))]
+    },
+    options,
+  )
+}
+
+describe('the signed context: tenant A injects SQL to become tenant B', () => {
+  it("A's own requests work: tenant, user and claims verified in the database", async () => {
+    const seen = await withTenant(
+      app,
+      asA,
+      async (tx) =>
+        (
+          await tx.query(
+            `SELECT rowfence.current_tenant_id() AS t, rowfence.current_user_id() AS u,
+                    rowfence.current_claim('role') AS role, (SELECT count(*)::int FROM notes) AS notes`,
+          )
+        ).rows[0],
+      options,
+    )
+    expect(seen).toEqual({ t: A, u: a1, role: 'editor', notes: 1 })
+  })
+
+  it('setting the plain tenant setting, in the same statement or before, changes nothing', async () => {
+    expect(
+      await injectedInA(
+        `SELECT tenant_id FROM notes WHERE (SELECT set_config('rowfence.tenant_id', $1, true)) IS NOT NULL`,
+        [B],
+      ),
+    ).toEqual([A])
+    expect(
+      await injectedInA(
+        `SELECT n.tenant_id FROM (SELECT set_config('rowfence.tenant_id', $1, true)) s, LATERAL (SELECT * FROM notes) n`,
+        [B],
+      ),
+    ).toEqual([A])
+  })
+
+  it.each([
+    ['forged with a guessed key under the real key id', () => forged(B)],
+    ['signed with a key id the database does not have', () => forged(B, { id: 'k9', secret: key.secret })],
+    [
+      'expired (signed with the real key an hour ago, 5 min ttl)',
+      () => forged(B, key, Date.now() - 3_600_000),
+    ],
+    ["A's own value with B's id spliced into the payload", () => splice(A, B)],
+    ['a truncated signature', () => forged(B, key).slice(0, -2)],
+    ['garbage', () => 'v1.k1.zz.00'],
+  ])('a context value %s sees 0 rows of B and cannot write into B', async (_, value) => {
+    const setting = value()
+    const seen = await injectedInA(
+      `SELECT n.tenant_id FROM (SELECT set_config('rowfence.context', $1, true)) s, LATERAL (SELECT * FROM notes) n`,
+      [setting],
+    )
+    expect(seen).not.toContain(B)
+    await expect(
+      withTenant(
+        app,
+        asA,
+        async (tx) => {
+          await tx.query(`SELECT set_config('rowfence.context', $1, true)`, [setting])
+          return tx.query(`INSERT INTO notes (tenant_id, author_id, body) VALUES ($1, $2, 'pwned')`, [B, b1])
+        },
+        options,
+      ),
+    ).rejects.toMatchObject({ code: '42501' })
+    const changed = await withTenant(
+      app,
+      asA,
+      async (tx) => {
+        await tx.query(`SELECT set_config('rowfence.context', $1, true)`, [setting])
+        const updated = await tx.query(`UPDATE notes SET body = 'pwned' WHERE tenant_id = $1`, [B])
+        const deleted = await tx.query(`DELETE FROM notes WHERE tenant_id = $1`, [B])
+        return updated.rowCount! + deleted.rowCount!
+      },
+      options,
+    )
+    expect(changed).toBe(0)
+  })
+
+  it('RESET, SET ROLE, reading the keys and calling the context functions with arguments all fail', async () => {
+    expect(
+      await injectedInA(`SELECT n.tenant_id FROM (SELECT 1) s, LATERAL (SELECT * FROM notes) n`),
+    ).toEqual([A])
+    const afterReset = await withTenant(
+      app,
+      asA,
+      async (tx) => {
+        await tx.query('RESET rowfence.context')
+        return (await tx.query('SELECT count(*)::int AS n FROM notes')).rows[0]!.n as number
+      },
+      options,
+    )
+    expect(afterReset).toBe(0)
+    for (const [sql, code] of [
+      ['SET ROLE rowfence_owner', '42501'],
+      ['SELECT * FROM rowfence.context_keys', '42501'],
+      [`SELECT rowfence.current_tenant_id('${B}')`, '42883'],
+    ] as const) {
+      await expect(withTenant(app, asA, (tx) => tx.query(sql), options)).rejects.toMatchObject({ code })
+    }
+  })
+
+  it("B's rows are exactly as before every attack", async () => {
+    expect(await bNotes()).toEqual(bBefore)
+  })
+})
+
+describe('key rotation', () => {
+  it('a second key verifies at once; a retired key stops verifying', async () => {
+    const k2 = { id: 'k2', secret: randomBytes(32).toString('base64') }
+    const withK2 = {
+      contextConfig: defineContextConfig({ signing: { key: k2 }, claims: { role: 'app.role' } }),
+    }
+    const count = async (opts: typeof options) =>
+      (await queryAsTenant(app, asA, 'SELECT count(*)::int AS n FROM notes', [], opts)).rows[0]!.n as number
+    await expect(count(withK2)).resolves.toBe(0) // not installed yet
+    await addContextKey(owner, k2)
+    await expect(count(withK2)).resolves.toBe(1)
+    await expect(count(options)).resolves.toBe(1) // both valid during the rollover
+    expect(await retireContextKey(owner, 'k1')).toBe(true)
+    await expect(count(options)).resolves.toBe(0)
+    await expect(count(withK2)).resolves.toBe(1)
+    await addContextKey(owner, key) // back for the other tests
+  })
+})
+
+/** A's genuine signed value with the payload re-encoded for tenant `to`, the signature kept. */
+function splice(from: string, to: string): string {
+  const genuine = signContext({ tenantId: from, userId: a1, claims: {} }, { key })
+  const [version, id, payload, mac] = genuine.split('.')
+  const json = Buffer.from(payload!, 'hex').toString('utf8').replace(from, to)
+  return [version, id, Buffer.from(json, 'utf8').toString('hex'), mac].join('.')
+}
+
+describe('the same injection against the plain (unsigned) context', () => {
+  it('switches tenant: why the signed context exists (the demo schema, plain settings)', async () => {
+    const plain = await createTestDatabase()
+    try {
+      const { itemsDemo } = await import('@rowfence/demo')
+      const [tenantA, tenantB] = itemsDemo.tenants as [{ id: string }, { id: string }]
+      const seen = await withTenant(plain.pool('app'), { tenantId: tenantA.id }, async (tx) => {
+        const { rows } = await tx.query<{ tenant_id: string }>(
+          `SELECT n.tenant_id FROM (SELECT set_config('rowfence.tenant_id', $1, true)) s,
+                  LATERAL (SELECT * FROM items) n`,
+          [tenantB.id],
+        )
+        return [...new Set(rows.map((row) => row.tenant_id))]
+      })
+      expect(seen).toEqual([tenantB.id])
+    } finally {
+      await plain.drop()
+    }
+  })
+})
