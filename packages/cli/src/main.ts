@@ -1,6 +1,7 @@
 import { checkCommand } from './commands/check.ts'
 import { probeCommand } from './commands/probe.ts'
 import { generateCommand } from './commands/generate.ts'
+import { keysCommand } from './commands/keys.ts'
 import { migrateCommand, statusCommand } from './commands/migrate.ts'
 import type { Command, CommandIo } from './commands/shared.ts'
 import { runProgram } from './program.ts'
@@ -11,6 +12,7 @@ export const commands: readonly Command[] = [
   statusCommand,
   checkCommand,
   probeCommand,
+  keysCommand,
 ]
 
 /** The `rowfence` command. Returns the exit code (0 ok, 1 failure, 2 usage or configuration). */

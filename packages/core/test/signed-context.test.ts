@@ -228,7 +228,7 @@ describe('the same injection against the plain (unsigned) context', () => {
     const plain = await createTestDatabase()
     try {
       const { itemsDemo } = await import('@rowfence/demo')
-      const [tenantA, tenantB] = itemsDemo.tenants as [{ id: string }, { id: string }]
+      const [tenantA, tenantB] = [itemsDemo.tenants[0]!, itemsDemo.tenants[1]!]
       const seen = await withTenant(plain.pool('app'), { tenantId: tenantA.id }, async (tx) => {
         const { rows } = await tx.query<{ tenant_id: string }>(
           `SELECT n.tenant_id FROM (SELECT set_config('rowfence.tenant_id', $1, true)) s,

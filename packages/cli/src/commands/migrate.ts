@@ -29,7 +29,7 @@ export async function migrationTarget(
   return { dir, url, loaded }
 }
 
-async function withOwnerPool<T>(url: string, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+export async function withOwnerPool<T>(url: string, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
   const pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'rowfence migrate' })
   pool.on('error', () => undefined) // an idle client's socket error; the query that needs it reports it
   try {
