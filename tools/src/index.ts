@@ -6,3 +6,13 @@ export {
   startTemporaryPostgres,
   type TemporaryPostgres,
 } from './postgres.ts'
+export {
+  CITUS_INSTALL_HINT,
+  CitusCluster,
+  DEFAULT_CITUS_PG_BIN,
+  findCitus,
+  type CitusClusterOptions,
+  type CitusNode,
+  type CitusRole,
+} from './citus.ts'
+export { asPostgres, giveToPostgres } from './server-process.ts'
