@@ -220,7 +220,8 @@ export class CitusCluster {
     for (const worker of this.workers) {
       await this.#onNode(worker, 'postgres', async (client) => {
         await formatted(client, 'REVOKE ALL ON DATABASE %I FROM PUBLIC', database)
-        for (const role of roles) await formatted(client, 'GRANT CONNECT ON DATABASE %I TO %I', database, role)
+        for (const role of roles)
+          await formatted(client, 'GRANT CONNECT ON DATABASE %I TO %I', database, role)
       })
     }
   }
