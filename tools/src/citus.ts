@@ -114,7 +114,7 @@ export class CitusCluster {
     try {
       await Promise.all(nodes.map((node) => cluster.#initNode(node, passwordFile, options.settings ?? {})))
       await rm(passwordFile, { force: true })
-      await cluster.prepareDatabase('postgres', [])
+      await cluster.prepareDatabase('postgres')
     } catch (error) {
       await cluster.stop()
       throw error
@@ -174,10 +174,10 @@ export class CitusCluster {
 
   /**
    * Makes `database` (which must exist on the coordinator) a Citus database: creates it on the workers
-   * (same owner) if missing, the extension on every node, the connection passwords of `roles` (and the
-   * superuser) in the coordinator's pg_dist_authinfo, and joins the workers. Idempotent.
+   * (same owner) if missing, the extension on every node, the superuser's connection password (see
+   * authorize), and joins the workers. Idempotent.
    */
-  async prepareDatabase(database: string, roles: readonly CitusRole[]): Promise<void> {
+  async prepareDatabase(database: string): Promise<void> {
     const owner = await this.#onNode(this.coordinator, 'postgres', async (client) => {
       const { rows } = await client.query<{ owner: string }>(
         'SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1',
@@ -195,7 +195,25 @@ export class CitusCluster {
     for (const node of this.nodes) {
       await this.#onNode(node, database, (client) => client.query('CREATE EXTENSION IF NOT EXISTS citus'))
     }
+    await this.authorize(database, [])
     await this.#onNode(this.coordinator, database, async (client) => {
+      await client.query(`SELECT citus_set_coordinator_host('127.0.0.1', $1)`, [this.coordinator.port])
+      for (const worker of this.workers) {
+        await client.query(`SELECT citus_add_node('127.0.0.1', $1)`, [worker.port])
+      }
+    })
+  }
+
+  /**
+   * Records the passwords the nodes use to reach each other (and themselves) as each role, in every
+   * node's pg_dist_authinfo of `database`; the superuser's always. The roles must exist.
+   */
+  async authorize(database: string, roles: readonly CitusRole[]): Promise<void> {
+    for (const node of this.nodes) await this.#authorizeOn(node, database, roles)
+  }
+
+  async #authorizeOn(node: CitusNode, database: string, roles: readonly CitusRole[]): Promise<void> {
+    await this.#onNode(node, database, async (client) => {
       for (const { role, password } of [{ role: 'postgres', password: this.superuserPassword }, ...roles]) {
         for (const nodeId of [0, -1]) {
           await client.query(
@@ -204,10 +222,6 @@ export class CitusCluster {
             [nodeId, role, `password=${password}`],
           )
         }
-      }
-      await client.query(`SELECT citus_set_coordinator_host('127.0.0.1', $1)`, [this.coordinator.port])
-      for (const worker of this.workers) {
-        await client.query(`SELECT citus_add_node('127.0.0.1', $1)`, [worker.port])
       }
     })
   }

@@ -7,6 +7,10 @@
 -- figures and the admin role, through its explicit read policies, every tenant's. Because the reader's
 -- column grants apply too, a user row is measured without its password hash (the app role cannot read it).
 
+-- Citus: DDL on the tenant tables runs over their shards one connection at a time in this transaction
+-- (the reference table tenants is touched after the distributed ones).
+SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
+
 -- The app role reads users without their password hashes.
 REVOKE SELECT ON TABLE "users" FROM "rowfence_app";
 GRANT SELECT ("tenant_id", "id", "name", "created_at") ON TABLE "users" TO "rowfence_app";

@@ -4,6 +4,10 @@
 -- audit route column. The storage part of the original (a new measure for the triggers, and a recount) has
 -- no twin: on Citus tenant_storage is a view that already uses that measure (0003).
 
+-- Citus: DDL on the tenant tables runs over their shards one connection at a time in this transaction
+-- (the reference table tenants is touched after the distributed ones).
+SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
+
 -- Failed-login counters: one row per key (address, tenant user + address, operator + address).
 CREATE TABLE rowfence.login_throttle (
   key text NOT NULL,

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
+import { quoteIdentifier } from '@rowfence/core'
 import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
 import { CITUS_INSTALL_HINT, CitusCluster, findCitus, type CitusRole } from '@rowfence/tools'
 import { CliError } from '@rowfence/cli'
@@ -10,6 +11,16 @@ import { demoCitusMigrationsDir } from '../migrations-dir.ts'
 import { ADMIN_ROLE, APP_ROLE, AUTH_ROLE, DATABASE_NAME, OWNER_ROLE } from '../roles.ts'
 import { seedDemo, type SeedCounts } from '../seed.ts'
 import type { DatabaseEnvironment } from './embedded.ts'
+
+async function onCoordinator(url: string, fn: (client: pg.Client) => Promise<void>): Promise<void> {
+  const client = new pg.Client(url)
+  await client.connect()
+  try {
+    await fn(client)
+  } finally {
+    await client.end()
+  }
+}
 
 /** The demo database on a Citus cluster: the role URLs on the coordinator. */
 export interface CitusDemoDatabase {
@@ -42,9 +53,15 @@ export async function provisionCitusDemo(
     admin: { role: ADMIN_ROLE, password: password() },
     auth: { role: AUTH_ROLE, password: password() },
   } satisfies Record<string, CitusRole>
-  const admin = new pg.Client(cluster.adminUrl())
-  await admin.connect()
-  try {
+  // Citus tracks which roles exist on the workers per database: roles created while connected to the
+  // Citus database are propagated and tracked there, so the database (and its extension and nodes) comes
+  // first, owned by the superuser until the owner role exists.
+  await onCoordinator(cluster.adminUrl(), async (admin) => {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])
+    if (!rowCount) await admin.query(`CREATE DATABASE ${quoteIdentifier(database)}`)
+  })
+  await cluster.prepareDatabase(database)
+  await onCoordinator(cluster.adminUrl(database), async (admin) => {
     await provisionDatabase(admin, {
       ownerRole: roles.owner.role,
       ownerPassword: roles.owner.password,
@@ -53,17 +70,14 @@ export async function provisionCitusDemo(
       database,
       extraRoles: [roles.admin, roles.auth],
     })
-    for (const { role } of [roles.owner, roles.app, roles.admin, roles.auth]) {
-      const { rows } = await admin.query<{ sql: string }>(
-        `SELECT format('ALTER ROLE %I SET citus.propagate_set_commands = %L', $1::text, 'local') AS sql`,
-        [role],
-      )
-      await admin.query(rows[0]!.sql)
+    await admin.query(
+      `ALTER DATABASE ${quoteIdentifier(database)} OWNER TO ${quoteIdentifier(roles.owner.role)}`,
+    )
+    for (const { role } of Object.values(roles)) {
+      await admin.query(`ALTER ROLE ${quoteIdentifier(role)} SET citus.propagate_set_commands = 'local'`)
     }
-  } finally {
-    await admin.end()
-  }
-  await cluster.prepareDatabase(database, Object.values(roles))
+  })
+  await cluster.authorize(database, Object.values(roles))
   await cluster.grantConnect(
     database,
     Object.values(roles).map((role) => role.role),
@@ -72,7 +86,10 @@ export async function provisionCitusDemo(
   let applied: readonly unknown[]
   let seeded: SeedCounts
   try {
-    ;({ applied } = await migrate(owner, { migrations: await loadMigrations(demoCitusMigrationsDir) }))
+    ;({ applied } = await migrate(owner, {
+      migrations: await loadMigrations(demoCitusMigrationsDir),
+      statementByStatement: true,
+    }))
     seeded = await seedDemo(owner, { contextMode: 'set-local' })
   } finally {
     await owner.end()
