@@ -28,9 +28,6 @@ CREATE TABLE "tenants" (
 SELECT create_reference_table('"tenants"');
 ALTER TABLE "tenants" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "tenants" FORCE ROW LEVEL SECURITY;
-CREATE POLICY "tenants_tenant_floor" ON "tenants" AS RESTRICTIVE FOR ALL TO PUBLIC
-  USING ("id" = "rowfence"."current_tenant_id"())
-  WITH CHECK ("id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "tenants_select" ON "tenants" AS PERMISSIVE FOR SELECT TO PUBLIC
   USING ("id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "tenants_maintenance" ON "tenants" AS PERMISSIVE FOR ALL TO CURRENT_USER
@@ -52,9 +49,6 @@ SELECT create_distributed_table('"items"', 'tenant_id');
 ALTER TABLE "items" ADD CONSTRAINT "items_tenant_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants" ("id");
 ALTER TABLE "items" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "items" FORCE ROW LEVEL SECURITY;
-CREATE POLICY "items_tenant_floor" ON "items" AS RESTRICTIVE FOR ALL TO PUBLIC
-  USING ("tenant_id" = "rowfence"."current_tenant_id"())
-  WITH CHECK ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "items_select" ON "items" AS PERMISSIVE FOR SELECT TO PUBLIC
   USING ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "items_insert" ON "items" AS PERMISSIVE FOR INSERT TO PUBLIC

@@ -5,9 +5,7 @@
 SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
 
 -- Removed or changed
-DROP POLICY "tenants_tenant_floor" ON "tenants";
 DROP POLICY "tenants_select" ON "tenants";
-DROP POLICY "items_tenant_floor" ON "items";
 DROP POLICY "items_select" ON "items";
 DROP POLICY "items_insert" ON "items";
 DROP POLICY "items_update" ON "items";
@@ -28,9 +26,6 @@ SELECT create_distributed_table('"users"', 'tenant_id');
 ALTER TABLE "users" ADD CONSTRAINT "users_tenant_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants" ("id");
 ALTER TABLE "users" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "users" FORCE ROW LEVEL SECURITY;
-CREATE POLICY "users_tenant_floor" ON "users" AS RESTRICTIVE FOR ALL TO "rowfence_app", "rowfence_owner"
-  USING ("tenant_id" = "rowfence"."current_tenant_id"())
-  WITH CHECK ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "users_select" ON "users" AS PERMISSIVE FOR SELECT TO "rowfence_app", "rowfence_owner"
   USING ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "users_maintenance" ON "users" AS PERMISSIVE FOR ALL TO CURRENT_USER
@@ -60,9 +55,6 @@ ALTER TABLE "articles" ADD CONSTRAINT "articles_user_id_fkey" FOREIGN KEY ("tena
 CREATE INDEX "articles_user_id_idx" ON "articles" ("tenant_id", "user_id");
 ALTER TABLE "articles" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "articles" FORCE ROW LEVEL SECURITY;
-CREATE POLICY "articles_tenant_floor" ON "articles" AS RESTRICTIVE FOR ALL TO "rowfence_app", "rowfence_owner"
-  USING ("tenant_id" = "rowfence"."current_tenant_id"())
-  WITH CHECK ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "articles_select" ON "articles" AS PERMISSIVE FOR SELECT TO "rowfence_app", "rowfence_owner"
   USING ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "articles_insert" ON "articles" AS PERMISSIVE FOR INSERT TO "rowfence_app", "rowfence_owner"
@@ -87,9 +79,6 @@ SELECT create_distributed_table('"tenant_storage"', 'tenant_id');
 ALTER TABLE "tenant_storage" ADD CONSTRAINT "tenant_storage_tenant_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants" ("id");
 ALTER TABLE "tenant_storage" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "tenant_storage" FORCE ROW LEVEL SECURITY;
-CREATE POLICY "tenant_storage_tenant_floor" ON "tenant_storage" AS RESTRICTIVE FOR ALL TO "rowfence_app", "rowfence_owner"
-  USING ("tenant_id" = "rowfence"."current_tenant_id"())
-  WITH CHECK ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "tenant_storage_select" ON "tenant_storage" AS PERMISSIVE FOR SELECT TO "rowfence_app", "rowfence_owner"
   USING ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "tenant_storage_maintenance" ON "tenant_storage" AS PERMISSIVE FOR ALL TO CURRENT_USER
@@ -99,14 +88,8 @@ REVOKE ALL ON TABLE "tenant_storage" FROM PUBLIC;
 GRANT SELECT ON TABLE "tenant_storage" TO "rowfence_app";
 
 -- Added or changed
-CREATE POLICY "tenants_tenant_floor" ON "tenants" AS RESTRICTIVE FOR ALL TO "rowfence_app", "rowfence_owner"
-  USING ("id" = "rowfence"."current_tenant_id"())
-  WITH CHECK ("id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "tenants_select" ON "tenants" AS PERMISSIVE FOR SELECT TO "rowfence_app", "rowfence_owner"
   USING ("id" = "rowfence"."current_tenant_id"());
-CREATE POLICY "items_tenant_floor" ON "items" AS RESTRICTIVE FOR ALL TO "rowfence_app", "rowfence_owner"
-  USING ("tenant_id" = "rowfence"."current_tenant_id"())
-  WITH CHECK ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "items_select" ON "items" AS PERMISSIVE FOR SELECT TO "rowfence_app", "rowfence_owner"
   USING ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "items_insert" ON "items" AS PERMISSIVE FOR INSERT TO "rowfence_app", "rowfence_owner"

@@ -155,6 +155,7 @@ function policiesFor(
   tenantColumn: string,
   states: Map<string, ColumnState>,
   tenantRoles: readonly PolicyRole[],
+  distributed: boolean,
 ) {
   const options = table.options.policies ?? {}
   const read: ReadPolicy = options.read ?? 'tenant'
@@ -188,15 +189,24 @@ function policiesFor(
   })
 
   // The floor: RESTRICTIVE, so no permissive policy (added now or later) can widen it past the tenant.
+  // Not on Citus: Citus 13 creates every policy on the shards as PERMISSIVE (measured; the coordinator
+  // keeps RESTRICTIVE), where a floor `FOR ALL USING (tenant)` would be ORed with the feature policies and
+  // widen "only the author" to "anyone in the tenant". Every generated policy carries the tenant check
+  // itself, so the floor adds nothing the shards need; `rowfence check` flags RESTRICTIVE policies on
+  // Citus (citus-restrictive-policy).
   const policies: PolicyModel[] = [
-    {
-      name: name('tenant_floor'),
-      mode: 'restrictive',
-      command: 'all',
-      roles: tenantRoles,
-      using: tenant,
-      withCheck: tenant,
-    },
+    ...(distributed
+      ? []
+      : [
+          {
+            name: name('tenant_floor'),
+            mode: 'restrictive' as const,
+            command: 'all' as const,
+            roles: tenantRoles,
+            using: tenant,
+            withCheck: tenant,
+          },
+        ]),
     policy('select', 'select', scoped(readOwner), null),
   ]
   const grants: Privilege[] = ['SELECT']
@@ -376,7 +386,7 @@ function normalizeTable(
       `Table ${JSON.stringify(table.name)} would have two constraints named ${JSON.stringify(duplicate)}`,
     )
 
-  const { policies, grants } = policiesFor(table, tenantColumn, states, tenantRoles)
+  const { policies, grants } = policiesFor(table, tenantColumn, states, tenantRoles, distributed)
   return {
     name: table.name,
     kind: table.kind,

@@ -1,6 +1,7 @@
 import type { Rule } from '../types.ts'
 import { appRoleBypassesRls } from './app-role-bypasses-rls.ts'
 import { citusPolicySubquery } from './citus-policy-subquery.ts'
+import { citusRestrictivePolicy } from './citus-restrictive-policy.ts'
 import { citusTenantTableNotCoLocated } from './citus-tenant-table-not-co-located.ts'
 import { citusUniqueWithoutDistributionColumn } from './citus-unique-without-distribution-column.ts'
 import { contextReadPerRow } from './context-read-per-row.ts'
@@ -44,5 +45,6 @@ export const checkRules: readonly Rule[] = [
   unscopedTableReadable,
   citusTenantTableNotCoLocated,
   citusPolicySubquery,
+  citusRestrictivePolicy,
   citusUniqueWithoutDistributionColumn,
 ]
