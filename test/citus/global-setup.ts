@@ -11,6 +11,7 @@ import type { CitusTestCluster } from './support/citus-cluster.ts'
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const bin = await findCitus()
   if (!bin) {
+    if (process.env['ROWFENCE_CITUS_REQUIRED'] === '1') throw new Error(CITUS_INSTALL_HINT)
     console.warn(`\n*** Citus tests skipped. ${CITUS_INSTALL_HINT}\n`)
     project.provide('citus', null)
     return async () => undefined
