@@ -3,8 +3,9 @@ import { Kysely, sql } from 'kysely'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asTenant, createTenantDatabase, queryAsTenant, type TenantDatabase } from '@rowfence/core'
-import { articlesDemo, DEMO_PASSWORD, itemsDemo, signToken } from '@rowfence/demo'
+import { articlesDemo, DEMO_OPERATOR, DEMO_PASSWORD, itemsDemo, signToken } from '@rowfence/demo'
 import { TenantPostgresDialect } from '@rowfence/kysely'
+import { InjectSession } from '../../apps/demo/test/browser-session.ts'
 import { bearer, buildTestApp, TEST_SECRET } from '../../apps/demo/test/support.ts'
 import { citus, citusSuite, closeAll, poolFor } from './support/citus-cluster.ts'
 
@@ -243,6 +244,35 @@ describe.skipIf(!citus)(
     })
   },
 )
+
+describe.skipIf(!citus)(citusSuite('Citus: the admin pages over HTTP, audited'), () => {
+  it('an operator reads across tenants and every request leaves its audit row', async () => {
+    const server = await buildTestApp(app, {
+      authPool: poolFor('auth', 2),
+      adminPool: poolFor('admin', 3),
+      contextMode: 'set-local',
+    })
+    try {
+      const count = async () =>
+        (await superuser.query<{ n: number }>('SELECT count(*)::int AS n FROM admin_audit')).rows[0]!.n
+      const session = new InjectSession(server, '127.0.0.1')
+      const form = await session.get('/admin/login')
+      const login = await session.post('/admin/login', {
+        _csrf: InjectSession.csrfOf(form),
+        name: DEMO_OPERATOR.name,
+        password: DEMO_OPERATOR.password,
+      })
+      expect(login.statusCode).toBe(303)
+      const before = await count()
+      const page = await session.get('/admin')
+      expect(page.statusCode).toBe(200)
+      for (const tenant of articlesDemo) expect(page.body).toContain(tenant.name)
+      expect(await count()).toBe(before + 1)
+    } finally {
+      await server.close()
+    }
+  })
+})
 
 describe.skipIf(!citus)(citusSuite('Citus: storage accounting computed on demand'), () => {
   it('a tenant sees its own rows and bytes per table, computed from the distributed tables', async () => {

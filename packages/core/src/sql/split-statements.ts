@@ -24,9 +24,10 @@ export function splitStatements(script: string): string[] {
       let depth = 1
       i += 2
       while (i < n && depth > 0) {
-        if (script[i] === '/' && script[i + 1] === '*') ((depth += 1), (i += 2))
-        else if (script[i] === '*' && script[i + 1] === '/') ((depth -= 1), (i += 2))
-        else i += 1
+        const pair = script.slice(i, i + 2)
+        const step = pair === '/*' ? 1 : pair === '*/' ? -1 : 0
+        depth += step
+        i += step === 0 ? 1 : 2
       }
     } else if (char === "'" || char === '"') {
       const escapes = char === "'" && /[eE]/.test(script[i - 1] ?? '') && !/\w/.test(script[i - 2] ?? '')
