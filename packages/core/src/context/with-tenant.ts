@@ -285,8 +285,8 @@ export class TenantTransaction implements TenantQueryable {
 
 /**
  * Runs `fn` as the given tenant (and user) in one transaction on one pooled connection. The context is
- * validated before anything is sent, set with `set_config(..., true)` so it ends with the transaction,
- * and the connection goes back to the pool with no tenant state on it. On error the transaction is rolled
+ * validated before anything is sent, set with `set_config(..., true)` (or `SET LOCAL` in the set-local
+ * mode, for Citus) so it ends with the transaction, and the connection goes back to the pool with no tenant state on it. On error the transaction is rolled
  * back and the original error rethrown.
  */
 export async function withTenant<T>(
@@ -350,7 +350,8 @@ export async function withTenant<T>(
 /**
  * The fast path for a unit of work that is one statement: the context and the statement are sent with a
  * single Sync, so PostgreSQL runs both in one implicit transaction. One round trip, no BEGIN/COMMIT; the
- * setting is gone as soon as the statement finishes.
+ * setting is gone as soon as the statement finishes. In the set-local mode (Citus) the write is BEGIN, the
+ * SET LOCALs, the statement and COMMIT: still one round trip.
  */
 export async function queryAsTenant<R extends QueryResultRow = QueryResultRow>(
   pool: Pool,
