@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkDatabase } from '@rowfence/core/check'
+import { checkDatabase, checkRules } from '@rowfence/core/check'
+import { main } from '../../packages/cli/src/main.ts'
 import { citus, citusSuite, closeAll, poolFor } from './support/citus-cluster.ts'
 
 let owner: pg.Pool
@@ -37,6 +38,17 @@ describe.skipIf(!citus)(citusSuite('rowfence check on Citus'), () => {
     const report = await checkDatabase(owner, { schema: 'public', appRole: 'rowfence_app' })
     expect(report.tenantTables).toEqual(['public.articles', 'public.items', 'public.users'])
     expect(report.findings.filter((finding) => finding.severity !== 'info')).toEqual([])
+  })
+
+  it('the CLI says so too (exit 0)', async () => {
+    const out: string[] = []
+    const err: string[] = []
+    const code = await main(['check', '--database-url', citus!.ownerUrl], {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+    })
+    expect({ code, err: err.join('\n') }).toEqual({ code: 0, err: '' })
+    expect(out.join('\n')).toContain(`3 tenant tables checked with ${checkRules.length} rules`)
   })
 
   it('flags a tenant table left undistributed, not co-located or distributed by another column, a subquery policy, a unique key without the distribution column and a RESTRICTIVE policy', async () => {
