@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asTenant, createTenantDatabase, queryAsTenant, type TenantDatabase } from '@rowfence/core'
 import { articlesDemo, DEMO_OPERATOR, DEMO_PASSWORD, itemsDemo, signToken } from '@rowfence/demo'
 import { TenantPostgresDialect } from '@rowfence/kysely'
+import { createTenantDrizzle } from '@rowfence/drizzle'
+import { eq } from 'drizzle-orm'
+import { pgTable, text, uuid } from 'drizzle-orm/pg-core'
 import { InjectSession } from '../../apps/demo/test/browser-session.ts'
 import { bearer, buildTestApp, TEST_SECRET } from '../../apps/demo/test/support.ts'
 import { citus, citusSuite, closeAll, poolFor } from './support/citus-cluster.ts'
@@ -36,14 +39,17 @@ async function othersRows(): Promise<unknown[]> {
   return [...items.rows, ...articles.rows]
 }
 
-/** Runs an attack; it must fail with an RLS/constraint error or touch no row, and change nothing. */
+/**
+ * Runs an attack; it must fail with an RLS/constraint error (an ORM's wrapper carries it as `cause`) or touch
+ * no row, and change nothing.
+ */
 async function expectBlocked(
   attack: () => Promise<{ rowCount: number | null; rows: unknown[] }>,
 ): Promise<void> {
   const before = await othersRows()
   const outcome = await attack().then(
     (result) => ({ rows: result.rows.length, changed: result.rowCount ?? 0 }),
-    (error: { code?: string }) => ({ error: error.code }),
+    (error: { code?: string; cause?: { code?: string } }) => ({ error: error.code ?? error.cause?.code }),
   )
   if ('error' in outcome) expect(['42501', '23503', '0A000']).toContain(outcome.error)
   else expect(outcome).toEqual({ rows: 0, changed: 0 })
@@ -207,6 +213,46 @@ describe.skipIf(!citus)(citusSuite('Citus: through the Kysely adapter'), () => {
           .values({ tenant_id: tenantB.id, id: sql`gen_random_uuid()`, title: 'x' } as never)
           .execute(),
       )
+      return { rowCount: 0, rows: [] }
+    })
+  })
+})
+
+describe.skipIf(!citus)(citusSuite('Citus: through the Drizzle adapter'), () => {
+  const items = pgTable('items', {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull().defaultRandom(),
+    title: text('title').notNull(),
+  })
+  let orm: ReturnType<typeof createTenantDrizzle>
+  beforeAll(() => {
+    orm = createTenantDrizzle(app, { contextMode: 'set-local' })
+  })
+
+  it('reads only the tenant, even by the other tenant id', async () => {
+    const seen = await orm.withTenant(contextA, async () => ({
+      all: await orm.select({ tenantId: items.tenantId }).from(items),
+      byB: await orm.select().from(items).where(eq(items.tenantId, tenantB.id)),
+    }))
+    expect(new Set(seen.all.map((row) => row.tenantId))).toEqual(new Set([tenantA.id]))
+    expect(seen.byB).toEqual([])
+  })
+
+  it("cannot change or plant tenant B's rows (single statements and an ORM transaction)", async () => {
+    await expectBlocked(async () => {
+      const result = await asTenant(contextA, () =>
+        orm.update(items).set({ title: 'pwned' }).where(eq(items.tenantId, tenantB.id)),
+      )
+      return { rowCount: result.rowCount, rows: [] }
+    })
+    await expectBlocked(async () => {
+      const result = await asTenant(contextA, () =>
+        orm.transaction((trx) => trx.delete(items).where(eq(items.id, itemOfB.id))),
+      )
+      return { rowCount: result.rowCount, rows: [] }
+    })
+    await expectBlocked(async () => {
+      await asTenant(contextA, () => orm.insert(items).values({ tenantId: tenantB.id, title: 'planted' }))
       return { rowCount: 0, rows: [] }
     })
   })
