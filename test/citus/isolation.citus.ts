@@ -6,6 +6,8 @@ import { asTenant, createTenantDatabase, queryAsTenant, type TenantDatabase } fr
 import { articlesDemo, DEMO_OPERATOR, DEMO_PASSWORD, itemsDemo, signToken } from '@rowfence/demo'
 import { TenantPostgresDialect } from '@rowfence/kysely'
 import { createTenantDrizzle } from '@rowfence/drizzle'
+import { PrismaRowfence } from '@rowfence/prisma'
+import { PrismaClient } from '../../packages/prisma/test/generated/client.ts'
 import { eq } from 'drizzle-orm'
 import { pgTable, text, uuid } from 'drizzle-orm/pg-core'
 import { InjectSession } from '../../apps/demo/test/browser-session.ts'
@@ -254,6 +256,37 @@ describe.skipIf(!citus)(citusSuite('Citus: through the Drizzle adapter'), () => 
     await expectBlocked(async () => {
       await asTenant(contextA, () => orm.insert(items).values({ tenantId: tenantB.id, title: 'planted' }))
       return { rowCount: 0, rows: [] }
+    })
+  })
+})
+
+describe.skipIf(!citus)(citusSuite('Citus: through the Prisma adapter'), () => {
+  let prisma: PrismaClient
+  let adapter: PrismaRowfence
+  beforeAll(() => {
+    adapter = new PrismaRowfence(app, { contextMode: 'set-local' })
+    prisma = new PrismaClient({ adapter })
+  })
+  afterAll(() => prisma?.$disconnect())
+
+  it('reads only the tenant; updates and deletes of B touch nothing', async () => {
+    const seen = await adapter.tenantPool.withTenant(contextA, async () => ({
+      all: await prisma.item.findMany(),
+      byB: await prisma.item.findMany({ where: { tenantId: tenantB.id } }),
+    }))
+    expect(new Set(seen.all.map((row) => row.tenantId))).toEqual(new Set([tenantA.id]))
+    expect(seen.byB).toEqual([])
+    await expectBlocked(async () => {
+      const result = await asTenant(contextA, () =>
+        prisma.item.updateMany({ where: { tenantId: tenantB.id }, data: { title: 'pwned' } }),
+      )
+      return { rowCount: result.count, rows: [] }
+    })
+    await expectBlocked(async () => {
+      const result = await asTenant(contextA, () =>
+        prisma.$transaction((trx) => trx.item.deleteMany({ where: { id: itemOfB.id } })),
+      )
+      return { rowCount: result.count, rows: [] }
     })
   })
 })
