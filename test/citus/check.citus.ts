@@ -1,4 +1,4 @@
-import type pg from 'pg'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkDatabase, checkRules } from '@rowfence/core/check'
 import { main } from '../../packages/cli/src/main.ts'
@@ -32,6 +32,37 @@ const fixturesSql = [
   `CREATE POLICY floored_floor ON citus_fixtures.floored AS RESTRICTIVE FOR ALL
      USING (tenant_id = rowfence.current_tenant_id()) WITH CHECK (tenant_id = rowfence.current_tenant_id())`,
 ]
+
+describe.skipIf(!citus)(citusSuite('Citus and RESTRICTIVE policies'), () => {
+  it('Citus creates a RESTRICTIVE policy on the shards as PERMISSIVE (why the Citus flavour has no floor)', async () => {
+    await superuser.query(
+      `CREATE TABLE restrictive_probe (tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id))`,
+    )
+    try {
+      await superuser.query(`SELECT create_distributed_table('restrictive_probe', 'tenant_id')`)
+      await superuser.query(`CREATE POLICY restrictive_probe_floor ON restrictive_probe AS RESTRICTIVE FOR ALL
+        USING (tenant_id = rowfence.current_tenant_id())`)
+      const onCoordinator = await superuser.query(
+        `SELECT permissive FROM pg_policies WHERE tablename = 'restrictive_probe'`,
+      )
+      expect(onCoordinator.rows).toEqual([{ permissive: 'RESTRICTIVE' }])
+      const worker = new pg.Client(citus!.workerSuperuserUrls[0]!)
+      await worker.connect()
+      try {
+        await worker.query(`SET citus.show_shards_for_app_name_prefixes = '*'`)
+        const { rows } = await worker.query<{ permissive: string }>(
+          `SELECT DISTINCT permissive FROM pg_policies WHERE tablename LIKE 'restrictive\\_probe\\_%'`,
+        )
+        // If a Citus release keeps RESTRICTIVE on the shards, this fails: then the floor can come back.
+        expect(rows).toEqual([{ permissive: 'PERMISSIVE' }])
+      } finally {
+        await worker.end()
+      }
+    } finally {
+      await superuser.query('DROP TABLE restrictive_probe')
+    }
+  })
+})
 
 describe.skipIf(!citus)(citusSuite('rowfence check on Citus'), () => {
   it('the Citus demo database comes out clean', async () => {
