@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { Kysely, sql } from 'kysely'
+import Cursor from 'pg-cursor'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asTenant, createTenantDatabase, queryAsTenant, type TenantDatabase } from '@rowfence/core'
@@ -174,7 +175,7 @@ describe.skipIf(!citus)(citusSuite('Citus: through the Kysely adapter'), () => {
   let orm: Kysely<Database>
   let dialect: TenantPostgresDialect
   beforeAll(() => {
-    dialect = new TenantPostgresDialect({ pool: app, contextMode: 'set-local' })
+    dialect = new TenantPostgresDialect({ pool: app, contextMode: 'set-local', cursor: Cursor })
     orm = new Kysely<Database>({ dialect })
   })
 
@@ -187,6 +188,16 @@ describe.skipIf(!citus)(citusSuite('Citus: through the Kysely adapter'), () => {
       orm.selectFrom('items').select('tenant_id').distinct().execute(),
     )
     expect(inTx).toEqual([{ tenant_id: tenantB.id }])
+  })
+
+  it('streams through a cursor in the tenant context (the submittable path)', async () => {
+    const seen = await asTenant(contextA, async () => {
+      const tenants = new Set<string>()
+      for await (const row of orm.selectFrom('items').select('tenant_id').stream(2))
+        tenants.add(row.tenant_id)
+      return [...tenants]
+    })
+    expect(seen).toEqual([tenantA.id])
   })
 
   it('cannot update, delete or insert into another tenant; an ORM transaction is a tenant transaction', async () => {
