@@ -7,3 +7,13 @@ export {
   type TemporaryPostgres,
 } from './postgres.ts'
 export { countRoundTrips, type WireCounter } from './wire.ts'
+export {
+  CITUS_INSTALL_HINT,
+  CitusCluster,
+  DEFAULT_CITUS_PG_BIN,
+  findCitus,
+  type CitusClusterOptions,
+  type CitusNode,
+  type CitusRole,
+} from './citus.ts'
+export { asPostgres, giveToPostgres } from './server-process.ts'

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type pg from 'pg'
-import { createTenantDatabase } from '@rowfence/core'
+import { createTenantDatabase, type ContextMode } from '@rowfence/core'
 import { buildApp, signToken } from '@rowfence/demo'
 
 export const TEST_SECRET = randomBytes(32).toString('hex')
@@ -27,10 +27,11 @@ export async function buildTestApp(
     authPool?: pg.Pool
     adminPool?: pg.Pool
     trustProxy?: false | number | string
+    contextMode?: ContextMode
   } = {},
 ): Promise<FastifyInstance> {
   const app = await buildApp({
-    db: createTenantDatabase(pool),
+    db: createTenantDatabase(pool, { contextMode: options.contextMode }),
     authPool: options.authPool,
     adminPool: options.adminPool,
     trustProxy: options.trustProxy,

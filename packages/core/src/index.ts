@@ -38,6 +38,7 @@ export {
   type TenantDatabaseOptions,
 } from './context/tenant-database.ts'
 export { PipelinedBatch, type BatchStatement } from './context/pipelined-batch.ts'
+export { type ContextMode, type ContextModeOptions } from './context/context-statements.ts'
 export {
   defineContextConfig,
   normalizeContextWith,

@@ -317,7 +317,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "docs" TO "app";
 })
 
 describe('Citus flavour', () => {
-  it('distributes by tenant_id, makes the tenants table a reference table, and calls the context without sub-selects', () => {
+  it('distributes by tenant_id, makes the tenants table a reference table, and calls the context without sub-selects or RESTRICTIVE policies', () => {
     const schema = rowfenceSchema({
       tables: [tenants, users, articles],
       appRole: 'rowfence_app',
@@ -325,6 +325,8 @@ describe('Citus flavour', () => {
     })
     const sql = renderSchema(schema)
     expect(sql).not.toContain('(SELECT')
+    // Citus 13 creates policies on the shards as PERMISSIVE: every policy carries the tenant check instead.
+    expect(sql).not.toContain('RESTRICTIVE')
     expect(sql.startsWith(`SET LOCAL citus.multi_shard_modify_mode TO 'sequential';\n`)).toBe(true)
     expect(tableSql(schema, 'tenants', ['createTable', 'distributeTable'])).toBe(`CREATE TABLE "tenants" (
   "id" uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -351,9 +353,6 @@ ALTER TABLE "articles" ADD CONSTRAINT "articles_user_id_fkey" FOREIGN KEY ("tena
 CREATE INDEX "articles_user_id_idx" ON "articles" ("tenant_id", "user_id");
 ALTER TABLE "articles" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "articles" FORCE ROW LEVEL SECURITY;
-CREATE POLICY "articles_tenant_floor" ON "articles" AS RESTRICTIVE FOR ALL TO PUBLIC
-  USING ("tenant_id" = "rowfence"."current_tenant_id"())
-  WITH CHECK ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "articles_select" ON "articles" AS PERMISSIVE FOR SELECT TO PUBLIC
   USING ("tenant_id" = "rowfence"."current_tenant_id"());
 CREATE POLICY "articles_insert" ON "articles" AS PERMISSIVE FOR INSERT TO PUBLIC

@@ -365,3 +365,86 @@ describe('pool hygiene', () => {
     }
   })
 })
+
+describe('set-local context mode (Citus): SET LOCAL pipelined with BEGIN', () => {
+  it('queryAsTenant: BEGIN, SET LOCALs, the statement and COMMIT in one write, one round trip', async () => {
+    const pool = db.pool('app', { max: 1 })
+    const wire = await instrument(pool)
+    wire.reset()
+    const result = await queryAsTenant(
+      pool,
+      { ...A, userId: USER },
+      `SELECT array_agg(DISTINCT tenant_id) AS tenants, current_setting('rowfence.user_id') AS user_id FROM items`,
+      [],
+      { contextMode: 'set-local' },
+    )
+    expect(result.rows).toEqual([{ tenants: [pawnee.id], user_id: USER }])
+    expect({ writes: wire.writes, readyForQuery: wire.readyForQuery }).toEqual({
+      writes: 1,
+      readyForQuery: 1,
+    })
+    const after = await pool.query(
+      `SELECT current_setting('rowfence.tenant_id', true) AS t, now() = statement_timestamp() AS idle`,
+    )
+    expect(after.rows).toEqual([{ t: '', idle: true }])
+  })
+
+  it('withTenant: the first query goes out with BEGIN and the SET LOCALs; nothing survives COMMIT', async () => {
+    const pool = db.pool('app', { max: 1 })
+    const wire = await instrument(pool)
+    const tenants = await createTenantDatabase(pool, { contextMode: 'set-local' }).withTenant(
+      A,
+      async (tx) => {
+        wire.reset()
+        const first = await tx.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM items')
+        expect(wire.readyForQuery).toBe(1)
+        return first.rows
+      },
+    )
+    expect(tenants).toEqual([{ tenant_id: pawnee.id }])
+    const after = await pool.query(`SELECT current_setting('rowfence.tenant_id', true) AS t`)
+    expect(after.rows).toEqual([{ t: '' }])
+  })
+
+  it('a failing statement rolls its transaction block back; the connection serves the next tenant', async () => {
+    const pool = db.pool('app', { max: 1 })
+    await expect(
+      queryAsTenant(pool, A, 'INSERT INTO items (tenant_id, title) VALUES ($1, $2)', [dunder.id, 'planted'], {
+        contextMode: 'set-local',
+      }),
+    ).rejects.toMatchObject({ code: '42501' })
+    const next = await queryAsTenant(
+      pool,
+      { tenantId: dunder.id },
+      'SELECT DISTINCT tenant_id FROM items',
+      [],
+      {
+        contextMode: 'set-local',
+      },
+    )
+    expect(next.rows).toEqual([{ tenant_id: dunder.id }])
+  })
+
+  it('quotes adversarial values: a text tenant id is a literal, never SQL', async () => {
+    const evil = `x'; DROP TABLE items; --`
+    const result = await queryAsTenant(
+      db.pool('app'),
+      { tenantId: evil, claims: { role: `"\\'` } },
+      `SELECT current_setting('rowfence.tenant_id') AS t, current_setting('app.role') AS r`,
+      [],
+      {
+        contextMode: 'set-local',
+        contextConfig: { tenantIdType: 'text', claims: { role: 'app.role' } },
+      },
+    )
+    expect(result.rows).toEqual([{ t: evil, r: `"\\'` }])
+    const still = await db.pool('admin').query(`SELECT to_regclass('items') IS NOT NULL AS present`)
+    expect(still.rows).toEqual([{ present: true }])
+  })
+
+  it('refuses an unknown mode before anything is sent', async () => {
+    await expect(
+      queryAsTenant(db.pool('app'), A, 'SELECT 1', [], { contextMode: 'bogus' as never }),
+    ).rejects.toThrow(/Unknown context mode/)
+  })
+})

@@ -4,7 +4,7 @@ import {
   type TenantTransaction,
   type WithTenantOptions,
 } from '@rowfence/core'
-import type { TenantContextConfig } from '@rowfence/core'
+import type { ContextMode, TenantContextConfig } from '@rowfence/core'
 import type { DrizzleConfig } from 'drizzle-orm'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
 import type { Pool } from 'pg'
@@ -14,6 +14,8 @@ export interface TenantDrizzleOptions<
 > extends DrizzleConfig<TSchema> {
   /** Id types, setting names and claims of the context (see defineContextConfig in @rowfence/core). */
   readonly contextConfig?: TenantContextConfig | undefined
+  /** `set-local` on Citus (see ContextMode in @rowfence/core). */
+  readonly contextMode?: ContextMode | undefined
 }
 
 export type TenantDrizzleDatabase<TSchema extends Record<string, unknown> = Record<string, never>> =
@@ -41,8 +43,8 @@ export function createTenantDrizzle<TSchema extends Record<string, unknown> = Re
   pool: Pool,
   options: TenantDrizzleOptions<TSchema> = {},
 ): TenantDrizzleDatabase<TSchema> {
-  const { contextConfig, ...config } = options
-  const client = new TenantPool(pool, { contextConfig })
+  const { contextConfig, contextMode, ...config } = options
+  const client = new TenantPool(pool, { contextConfig, contextMode })
   const db = drizzle({
     ...config,
     client: client as unknown as Pool,

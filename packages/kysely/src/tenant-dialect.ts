@@ -1,4 +1,4 @@
-import { TenantPool, type TenantContextConfig } from '@rowfence/core'
+import { TenantPool, type ContextMode, type TenantContextConfig } from '@rowfence/core'
 import {
   PostgresAdapter,
   PostgresDialect,
@@ -20,6 +20,8 @@ export interface TenantPostgresDialectConfig {
   readonly cursor?: unknown
   /** Id types, setting names and claims of the context (see defineContextConfig in @rowfence/core). */
   readonly contextConfig?: TenantContextConfig | undefined
+  /** `set-local` on Citus (see ContextMode in @rowfence/core). */
+  readonly contextMode?: ContextMode | undefined
 }
 
 /**
@@ -34,7 +36,10 @@ export class TenantPostgresDialect implements Dialect {
   readonly tenantPool: TenantPool
 
   constructor(config: TenantPostgresDialectConfig) {
-    this.tenantPool = new TenantPool(config.pool, { contextConfig: config.contextConfig })
+    this.tenantPool = new TenantPool(config.pool, {
+      contextConfig: config.contextConfig,
+      contextMode: config.contextMode,
+    })
     this.#dialect = new PostgresDialect({
       pool: this.tenantPool as unknown as Pool,
       ...(config.cursor ? { cursor: config.cursor as never } : {}),

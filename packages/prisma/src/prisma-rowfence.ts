@@ -1,4 +1,4 @@
-import { RowfenceError, TenantPool, type TenantContextConfig } from '@rowfence/core'
+import { RowfenceError, TenantPool, type ContextMode, type TenantContextConfig } from '@rowfence/core'
 import { PrismaPg } from '@prisma/adapter-pg'
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils'
 import type { Pool } from 'pg'
@@ -8,6 +8,8 @@ type PrismaPgOptions = NonNullable<ConstructorParameters<typeof PrismaPg>[1]>
 export interface PrismaRowfenceOptions extends PrismaPgOptions {
   /** Id types, setting names and claims of the context (see defineContextConfig in @rowfence/core). */
   readonly contextConfig?: TenantContextConfig | undefined
+  /** `set-local` on Citus (see ContextMode in @rowfence/core). */
+  readonly contextMode?: ContextMode | undefined
 }
 
 /**
@@ -28,8 +30,8 @@ export class PrismaRowfence implements SqlDriverAdapterFactory {
   readonly #factory: PrismaPg
 
   constructor(pool: Pool, options: PrismaRowfenceOptions = {}) {
-    const { contextConfig, ...pgOptions } = options
-    this.tenantPool = new TenantPool(pool, { contextConfig })
+    const { contextConfig, contextMode, ...pgOptions } = options
+    this.tenantPool = new TenantPool(pool, { contextConfig, contextMode })
     this.#factory = new PrismaPg(this.tenantPool as unknown as Pool, pgOptions)
     this.adapterName = this.#factory.adapterName
   }

@@ -1,29 +1,15 @@
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir, userInfo } from 'node:os'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { connectionUrl, freePort } from '@rowfence/tools'
-
-const run = promisify(execFile)
+import { asPostgres, connectionUrl, freePort, giveToPostgres } from '@rowfence/tools'
 
 /** The PostgreSQL whose server binaries the fault tests drive (pg_ctl start / stop -m immediate). */
 export const PG_BIN = process.env['ROWFENCE_FAULTS_PG_BIN'] || '/usr/lib/postgresql/15/bin'
 
 export function postgresAvailable(): boolean {
   return existsSync(join(PG_BIN, 'pg_ctl'))
-}
-
-/** PostgreSQL refuses to run as root: run its tools as `postgres` then. */
-async function asPostgres(command: string, args: string[]): Promise<void> {
-  if (userInfo().uid === 0) {
-    const quoted = [command, ...args].map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ')
-    await run('su', ['postgres', '-s', '/bin/sh', '-c', quoted])
-  } else {
-    await run(command, args)
-  }
 }
 
 /**
@@ -48,8 +34,7 @@ export class KillablePostgres {
     await chmod(dir, 0o755)
     const password = randomBytes(16).toString('hex')
     await writeFile(join(dir, 'pw'), `${password}\n`)
-    if (userInfo().uid === 0) await chown(dir, ...(await postgresIds()))
-    if (userInfo().uid === 0) await chown(join(dir, 'pw'), ...(await postgresIds()))
+    await giveToPostgres(dir, join(dir, 'pw'))
     const server = new KillablePostgres(dir, await freePort(), password)
     await asPostgres(join(PG_BIN, 'initdb'), [
       '-D',
@@ -106,10 +91,4 @@ export class KillablePostgres {
     ]).catch(() => undefined)
     await rm(this.dir, { recursive: true, force: true })
   }
-}
-
-async function postgresIds(): Promise<[number, number]> {
-  const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim())
-  const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim())
-  return [uid, gid]
 }

@@ -18,6 +18,8 @@ export interface DatabaseEnvironment {
   /** Login-lookup role; undefined when not configured. */
   readonly authUrl: string | undefined
   readonly embedded: boolean
+  /** A Citus cluster (rowfence-demo citus): already migrated and seeded; the context goes out as SET LOCAL. */
+  readonly citus?: boolean | undefined
   close(): Promise<void>
 }
 

@@ -1,11 +1,12 @@
 import { runProgram, type Command, type CommandIo } from '@rowfence/cli'
 import { cleanCommand } from './clean.ts'
-import { devCommand, seedCommand, serveCommand } from './server-commands.ts'
+import { citusCommand, devCommand, seedCommand, serveCommand } from './server-commands.ts'
 import { tokenCommand } from './token.ts'
 
 /** The demo launcher behind `npm start`: embedded PostgreSQL, dev secrets, seed data, the demo server. */
 export const demoCommands: readonly Command[] = [
   devCommand,
+  citusCommand,
   serveCommand,
   seedCommand,
   tokenCommand,

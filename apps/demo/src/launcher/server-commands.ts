@@ -6,8 +6,10 @@ import { buildApp } from '../app.ts'
 import { signToken } from '../auth/token.ts'
 import { demoMigrationsDir } from '../migrations-dir.ts'
 import { DEMO_OPERATOR, DEMO_PASSWORD, itemsDemo, seedDemo, type SeedCounts } from '../seed.ts'
+import { startCitusEnvironment } from './citus.ts'
+import type { DatabaseEnvironment } from './embedded.ts'
 import { openDatabaseEnvironment } from './environment.ts'
-import { jwtSecret } from './home.ts'
+import { jwtSecret, rowfenceHome } from './home.ts'
 import { readSettings } from './settings.ts'
 
 const TRUST_HEADER_WARNING = `
@@ -99,11 +101,17 @@ async function drain(
 }
 
 /** Runs until SIGINT/SIGTERM, then closes the server, the pools and the embedded PostgreSQL in order. */
-async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): Promise<number> {
+async function runServer(
+  io: CommandIo,
+  options: {
+    migrateAndSeed: boolean
+    open?: ((log: (line: string) => void) => Promise<DatabaseEnvironment>) | undefined
+  },
+): Promise<number> {
   const settings = readSettings()
   const { host, port, trustTenantHeader: trustHeader } = settings
   const secret = await jwtSecret()
-  const environment = await openDatabaseEnvironment(io.err)
+  const environment = await (options.open ?? openDatabaseEnvironment)(io.err)
   const appPool = new pg.Pool({
     connectionString: environment.appUrl,
     max: settings.poolSize,
@@ -122,7 +130,7 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
   if (!authPool) io.err('AUTH_DATABASE_URL is not set: the login page and POST /api/tokens are off')
   if (!adminPool) io.err('ADMIN_DATABASE_URL is not set: the admin pages are off')
   try {
-    if (options.migrateAndSeed) {
+    if (options.migrateAndSeed && !environment.citus) {
       const ownerPool = new pg.Pool({ connectionString: environment.ownerUrl, max: 2 })
       try {
         const { applied } = await migrate(ownerPool, { migrations: await loadMigrations(demoMigrationsDir) })
@@ -134,7 +142,10 @@ async function runServer(io: CommandIo, options: { migrateAndSeed: boolean }): P
     }
     if (trustHeader) io.err(TRUST_HEADER_WARNING)
     const app = await buildApp({
-      db: createTenantDatabase(appPool, { pooler: settings.poolerMode }),
+      db: createTenantDatabase(appPool, {
+        pooler: settings.poolerMode,
+        contextMode: environment.citus ? 'set-local' : 'set-config',
+      }),
       authPool,
       adminPool,
       jwtSecret: secret,
@@ -185,6 +196,23 @@ HTTP_REQUEST_TIMEOUT_MS (15000), HTTP_KEEP_ALIVE_TIMEOUT_MS (5000), SHUTDOWN_TIM
     const { values } = parseCommandArgs(argv, {})
     if (values.help) return (io.out(this.usage), 0)
     return runServer(io, { migrateAndSeed: true })
+  },
+}
+
+export const citusCommand: Command = {
+  name: 'citus',
+  summary: 'Start a local Citus cluster, migrate, seed and serve the demo on it (npm run citus)',
+  usage: `rowfence-demo citus
+
+Starts a Citus cluster (coordinator + 2 workers, PostgreSQL 15 with Citus, loopback, data under
+.rowfence/citus, re-created on every start), migrates the Citus flavour of the schema
+(apps/demo/migrations-citus), seeds the demo data and serves the demo app on it, the tenant context
+sent as SET LOCAL (see docs/citus.md). Ctrl-C stops the server and the cluster. Finds Citus in Debian's
+PostgreSQL 15 or in ROWFENCE_CITUS_PG_BIN (a bin directory). Same environment variables as \`dev\`.`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs(argv, {})
+    if (values.help) return (io.out(this.usage), 0)
+    return runServer(io, { migrateAndSeed: true, open: (log) => startCitusEnvironment(rowfenceHome(), log) })
   },
 }
 

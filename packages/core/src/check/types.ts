@@ -225,6 +225,20 @@ export interface RoleFacts {
   readonly privilegedMemberships: ReadonlyArray<{ readonly name: string; readonly why: string }>
 }
 
+/** How Citus spreads one table (absent from CitusFacts.tables: a plain table on the coordinator only). */
+export interface CitusTable {
+  readonly kind: 'distributed' | 'reference' | 'citus-local'
+  /** The distribution column of a hash-distributed table. */
+  readonly distributionColumn: string | null
+  readonly colocationId: number
+}
+
+/** What the check knows about Citus in the checked database. */
+export interface CitusFacts {
+  /** Citus metadata per relation oid; only tables Citus knows. */
+  readonly tables: ReadonlyMap<number, CitusTable>
+}
+
 export interface CatalogSnapshot {
   readonly serverVersionNum: number
   readonly serverVersion: string
@@ -248,4 +262,6 @@ export interface CatalogSnapshot {
   readonly viewDependencies: readonly ViewDependency[]
   /** The checking role may SET ROLE to the app role (plans and probes run as the app). */
   readonly canBecomeApp: boolean
+  /** Citus metadata when the database has the Citus extension; null otherwise (the Citus rules then pass). */
+  readonly citus: CitusFacts | null
 }

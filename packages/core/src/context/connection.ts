@@ -56,7 +56,7 @@ export async function checkOut(pool: Pool): Promise<CheckedOutClient> {
 }
 
 /** A PostgreSQL error reply (it has a severity): the statement failed, the connection is fine. */
-function isServerError(error: unknown): boolean {
+export function isServerError(error: unknown): boolean {
   return error instanceof Error && 'severity' in error && !isConnectionFailure(error)
 }
 

@@ -1,6 +1,7 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg'
 import { RowfenceError } from '../errors.ts'
 import { checkOut, connectionError } from './connection.ts'
+import { contextModeOf, type ContextModeOptions } from './context-statements.ts'
 import type { TenantContext } from './tenant-context.ts'
 import {
   currentTransaction,
@@ -38,7 +39,7 @@ export interface TenantDatabase extends TenantQueryable {
   end(): Promise<void>
 }
 
-export interface TenantDatabaseOptions {
+export interface TenantDatabaseOptions extends ContextModeOptions {
   /**
    * Pooler mode for every unit of work of this handle: only unnamed statements, for transaction-mode
    * poolers without prepared-statement support (see PoolerOptions). Default false: named statements.
@@ -51,10 +52,12 @@ export function createTenantDatabase(
   databaseOptions: TenantDatabaseOptions = {},
 ): TenantDatabase {
   const pooler = databaseOptions.pooler === true
+  const contextMode = contextModeOf(databaseOptions)
   return {
     withTenant: (context, fn, options) =>
-      withTenant(pool, context, fn, pooler ? { ...options, pooler: true } : options),
-    queryAsTenant: (context, query, values) => queryAsTenant(pool, context, query, values, { pooler }),
+      withTenant(pool, context, fn, { contextMode, ...options, pooler: pooler || options?.pooler }),
+    queryAsTenant: (context, query, values) =>
+      queryAsTenant(pool, context, query, values, { pooler, contextMode }),
     ping: async function pingDatabase() {
       const connection = await checkOut(pool)
       try {

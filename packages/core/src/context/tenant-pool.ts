@@ -4,6 +4,7 @@ import type { QueryResult } from 'pg'
 import { RowfenceError } from '../errors.ts'
 import type { TenantContextConfig } from './context-config.ts'
 import { poolOf } from './nested.ts'
+import { contextModeOf, type ContextMode, type ContextModeOptions } from './context-statements.ts'
 import type { TenantContext } from './tenant-context.ts'
 import { isSubmittable } from './tenant-client.ts'
 import { classifyTransactionControl } from './transaction-control.ts'
@@ -36,7 +37,7 @@ export function currentTenantScope(): TenantContext | undefined {
   return scope.getStore()
 }
 
-export interface TenantPoolOptions {
+export interface TenantPoolOptions extends ContextModeOptions {
   /** Id types, setting names and claims (see defineContextConfig). */
   readonly contextConfig?: TenantContextConfig | undefined
 }
@@ -104,11 +105,13 @@ function parseModes(text: string, options: { isolationLevel?: IsolationLevel; re
 export class TenantPool extends pg.Pool {
   readonly #pool: pg.Pool
   readonly #contextConfig: TenantContextConfig | undefined
+  readonly #contextMode: ContextMode
 
   constructor(pool: pg.Pool, options: TenantPoolOptions = {}) {
     super({ ...pool.options, max: 0 })
     this.#pool = pool
     this.#contextConfig = options.contextConfig
+    this.#contextMode = contextModeOf(options)
   }
 
   /** The wrapped pool. */
@@ -129,6 +132,7 @@ export class TenantPool extends pg.Pool {
   ): Promise<T> {
     return withTenant(this.#pool, context, async (tx) => await fn(tx), {
       contextConfig: this.#contextConfig,
+      contextMode: this.#contextMode,
       ...options,
     })
   }
@@ -150,7 +154,10 @@ export class TenantPool extends pg.Pool {
         }),
       )
     }
-    return queryAsTenant(this.#pool, context, config, values, { contextConfig: this.#contextConfig })
+    return queryAsTenant(this.#pool, context, config, values, {
+      contextConfig: this.#contextConfig,
+      contextMode: this.#contextMode,
+    })
   }
 
   override end(): Promise<void> {

@@ -1,16 +1,18 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
 import { RowfenceError } from '../errors.ts'
+import { normalizeContextWith, type NormalizedContext, type TenantContextConfig } from './context-config.ts'
 import {
-  customContextStatement,
-  normalizeContextWith,
-  type NormalizedContext,
-  type TenantContextConfig,
-} from './context-config.ts'
+  contextModeOf,
+  contextStatements,
+  singleStatementBatch,
+  type ContextMode,
+  type ContextModeOptions,
+} from './context-statements.ts'
 import { enterNested, rememberPool } from './nested.ts'
-import { checkOut, connectionError, mayWrite } from './connection.ts'
+import { checkOut, connectionError, isServerError, mayWrite } from './connection.ts'
 import { PipelinedBatch, type BatchStatement } from './pipelined-batch.ts'
-import { TENANT_SETTING, USER_SETTING, type TenantContext } from './tenant-context.ts'
+import type { TenantContext } from './tenant-context.ts'
 import { createTenantClient, type TenantClient } from './tenant-client.ts'
 import { classifyTransactionControl } from './transaction-control.ts'
 
@@ -41,7 +43,7 @@ export interface TenantQueryable {
 
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable'
 
-export interface WithTenantOptions {
+export interface WithTenantOptions extends ContextModeOptions {
   readonly isolationLevel?: IsolationLevel | undefined
   readonly readOnly?: boolean | undefined
   /** Reuse cached generic plans for the named statements of this transaction (see TenantQueryConfig.genericPlan). */
@@ -64,36 +66,8 @@ export interface PoolerOptions {
 }
 
 /** Options of queryAsTenant. */
-export interface QueryAsTenantOptions extends PoolerOptions {
+export interface QueryAsTenantOptions extends PoolerOptions, ContextModeOptions {
   readonly contextConfig?: TenantContextConfig | undefined
-}
-
-/** Sets both settings transaction-locally; values are bind parameters, never SQL text. */
-const setContextStatement = {
-  name: 'rowfence_set_context',
-  text: `SELECT set_config('${TENANT_SETTING}', $1, true), set_config('${USER_SETTING}', $2, true)`,
-} as const
-
-/** The same, plus generic plans for the rest of the (implicit or explicit) transaction. */
-const setContextGenericStatement = {
-  name: 'rowfence_set_context_generic',
-  text: `${setContextStatement.text}, set_config('plan_cache_mode', 'force_generic_plan', true)`,
-} as const
-
-function contextStatement(
-  settings: NormalizedContext,
-  genericPlan: boolean | undefined,
-  pooler = false,
-): BatchStatement {
-  if (settings.settings) {
-    const custom = customContextStatement(settings.settings, pooler ? false : genericPlan)
-    return pooler ? { text: custom.text, values: custom.values } : custom
-  }
-  if (pooler) return { text: setContextStatement.text, values: [settings.tenantId, settings.userId] }
-  return {
-    ...(genericPlan ? setContextGenericStatement : setContextStatement),
-    values: [settings.tenantId, settings.userId],
-  }
 }
 
 /** Pooler mode: the same statement, unnamed (parsed in the same Sync group it runs in). */
@@ -141,6 +115,7 @@ export class TenantTransaction implements TenantQueryable {
   readonly #begin: string
   readonly #genericPlans: boolean
   readonly #pooler: boolean
+  readonly #mode: ContextMode
   #state: 'pending' | 'open' | 'closed' = 'pending'
   #savepoints = 0
   /** Savepoints standing in for the BEGINs an ORM sent through this transaction. */
@@ -152,13 +127,19 @@ export class TenantTransaction implements TenantQueryable {
   constructor(
     client: PoolClient,
     settings: NormalizedContext,
-    options: { begin: string; genericPlans?: boolean | undefined; pooler?: boolean | undefined },
+    options: {
+      begin: string
+      genericPlans?: boolean | undefined
+      pooler?: boolean | undefined
+      contextMode?: ContextMode | undefined
+    },
   ) {
     this.#client = client
     this.#settings = settings
     this.#begin = options.begin
     this.#genericPlans = options.genericPlans === true
     this.#pooler = options.pooler === true
+    this.#mode = contextModeOf(options)
     this.context = Object.freeze({ tenantId: settings.tenantId, userId: settings.userId || null })
   }
 
@@ -196,14 +177,23 @@ export class TenantTransaction implements TenantQueryable {
     if (this.#state === 'closed') throw new RowfenceError('ROWFENCE_CONTEXT_CLOSED')
     if (this.#state === 'pending') {
       this.#state = 'open'
-      PipelinedBatch.run(this.#client, [
-        { text: this.#begin },
-        contextStatement(this.#settings, this.#genericPlans, this.#pooler),
-      ]).catch((error: unknown) => {
+      PipelinedBatch.run(this.#client, this.#opening()).catch((error: unknown) => {
         this.#startError = error
       })
     }
     return (this.#client as unknown as { query(s: S): S }).query(submittable)
+  }
+
+  /** BEGIN and the context statements, sent in one write with the first query (or submittable). */
+  #opening(): BatchStatement[] {
+    return [
+      { text: this.#begin },
+      ...contextStatements(this.#settings, {
+        mode: this.#mode,
+        pooler: this.#pooler,
+        genericPlan: this.#genericPlans,
+      }),
+    ]
   }
 
   async #control(text: string): Promise<QueryResult | undefined> {
@@ -251,12 +241,9 @@ export class TenantTransaction implements TenantQueryable {
     if (controlled) return controlled as QueryResult<R>
     if (this.#state === 'pending') {
       this.#state = 'open'
-      const results = await PipelinedBatch.run(this.#client, [
-        { text: this.#begin },
-        contextStatement(this.#settings, this.#genericPlans, this.#pooler),
-        statement,
-      ])
-      return results[2] as QueryResult<R>
+      const opening = this.#opening()
+      const results = await PipelinedBatch.run(this.#client, [...opening, statement])
+      return results[opening.length] as QueryResult<R>
     }
     const config: Record<string, unknown> = { ...statement }
     delete config.genericPlan
@@ -298,8 +285,8 @@ export class TenantTransaction implements TenantQueryable {
 
 /**
  * Runs `fn` as the given tenant (and user) in one transaction on one pooled connection. The context is
- * validated before anything is sent, set with `set_config(..., true)` so it ends with the transaction,
- * and the connection goes back to the pool with no tenant state on it. On error the transaction is rolled
+ * validated before anything is sent, set with `set_config(..., true)` (or `SET LOCAL` in the set-local
+ * mode, for Citus) so it ends with the transaction, and the connection goes back to the pool with no tenant state on it. On error the transaction is rolled
  * back and the original error rethrown.
  */
 export async function withTenant<T>(
@@ -318,6 +305,7 @@ export async function withTenant<T>(
     begin,
     genericPlans: options.genericPlans,
     pooler: options.pooler,
+    contextMode: contextModeOf(options),
   })
   rememberPool(tx, pool)
   let result: T
@@ -362,7 +350,8 @@ export async function withTenant<T>(
 /**
  * The fast path for a unit of work that is one statement: the context and the statement are sent with a
  * single Sync, so PostgreSQL runs both in one implicit transaction. One round trip, no BEGIN/COMMIT; the
- * setting is gone as soon as the statement finishes.
+ * setting is gone as soon as the statement finishes. In the set-local mode (Citus) the write is BEGIN, the
+ * SET LOCALs, the statement and COMMIT: still one round trip.
  */
 export async function queryAsTenant<R extends QueryResultRow = QueryResultRow>(
   pool: Pool,
@@ -374,16 +363,24 @@ export async function queryAsTenant<R extends QueryResultRow = QueryResultRow>(
   const settings = normalizeContextWith(context, options.contextConfig)
   const pooler = options.pooler === true
   const statement = forPooler(toStatement(query, values), pooler)
+  const batch = singleStatementBatch(settings, statement, {
+    mode: contextModeOf(options),
+    pooler,
+    genericPlan: statement.genericPlan,
+  })
   const connection = await checkOut(pool)
   try {
-    const results = await PipelinedBatch.run(connection.client, [
-      contextStatement(settings, statement.genericPlan, pooler),
-      statement,
-    ])
-    return results[1] as QueryResult<R>
+    const results = await PipelinedBatch.run(connection.client, batch.statements)
+    return results[batch.index] as QueryResult<R>
   } catch (error) {
-    // A server error leaves the connection usable (the Sync ended the implicit transaction); anything
-    // else (socket loss, protocol trouble) does not. A lost write in flight may have committed.
+    // A server error leaves the connection usable: the Sync ended the implicit transaction, or, for a
+    // batch that opened a transaction block, the ROLLBACK below ends the failed block. Anything else
+    // (socket loss, protocol trouble) does not. A lost write in flight may have committed.
+    if (batch.transactionBlock && !connection.failure && isServerError(error)) {
+      await connection.client
+        .query('ROLLBACK')
+        .catch((rollbackError: unknown) => connection.fail(rollbackError))
+    }
     throw connectionError(
       connection,
       error,

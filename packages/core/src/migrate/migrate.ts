@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg'
 import { RowfenceError } from '../errors.ts'
+import { splitStatements } from '../sql/split-statements.ts'
 import { inTransaction, withClient } from '../sql/transaction.ts'
 import type { Migration } from './migrations.ts'
 
@@ -12,6 +13,12 @@ export interface MigrateOptions {
   readonly dryRun?: boolean | undefined
   /** Called before each migration is applied. */
   readonly onApply?: ((migration: Migration) => void) | undefined
+  /**
+   * Send each statement of a migration as its own query (still one transaction per migration). Needed on
+   * Citus, which forwards the whole query string of some DDL to the workers. Default false: the file
+   * goes out as one query.
+   */
+  readonly statementByStatement?: boolean | undefined
 }
 
 export interface MigrationState {
@@ -76,13 +83,18 @@ export async function migrate(pool: Pool, options: MigrateOptions): Promise<Migr
       verifyChecksums(options.migrations, applied)
       const pending = options.migrations.filter((migration) => !applied.has(migration.id))
       if (options.dryRun) return { applied: [], pending }
-      if (pending.length > 0) await client.query(ensureTableSql)
+      const run = async (sql: string): Promise<void> => {
+        for (const statement of options.statementByStatement ? splitStatements(sql) : [sql]) {
+          await client.query(statement)
+        }
+      }
+      if (pending.length > 0) await run(ensureTableSql)
       const done: Migration[] = []
       for (const migration of pending) {
         options.onApply?.(migration)
         try {
           await inTransaction(client, async () => {
-            await client.query(migration.sql)
+            await run(migration.sql)
             await client.query('INSERT INTO rowfence.schema_migrations (id, checksum) VALUES ($1, $2)', [
               migration.id,
               migration.checksum,

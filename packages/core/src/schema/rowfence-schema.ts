@@ -196,6 +196,7 @@ function policiesFor(
   states: Map<string, ColumnState>,
   tenantRoles: readonly PolicyRole[],
   context: ContextModel,
+  distributed: boolean,
 ) {
   const options = table.options.policies ?? {}
   const read: ReadPolicy = options.read ?? 'tenant'
@@ -229,15 +230,24 @@ function policiesFor(
   })
 
   // The floor: RESTRICTIVE, so no permissive policy (added now or later) can widen it past the tenant.
+  // Not on Citus: Citus 13 creates every policy on the shards as PERMISSIVE (measured; the coordinator
+  // keeps RESTRICTIVE), where a floor `FOR ALL USING (tenant)` would be ORed with the feature policies and
+  // widen "only the author" to "anyone in the tenant". Every generated policy carries the tenant check
+  // itself, so the floor adds nothing the shards need; `rowfence check` flags RESTRICTIVE policies on
+  // Citus (citus-restrictive-policy).
   const policies: PolicyModel[] = [
-    {
-      name: name('tenant_floor'),
-      mode: 'restrictive',
-      command: 'all',
-      roles: tenantRoles,
-      using: tenant,
-      withCheck: tenant,
-    },
+    ...(distributed
+      ? []
+      : [
+          {
+            name: name('tenant_floor'),
+            mode: 'restrictive' as const,
+            command: 'all' as const,
+            roles: tenantRoles,
+            using: tenant,
+            withCheck: tenant,
+          },
+        ]),
     policy('select', 'select', scoped(readOwner), null),
   ]
   const grants: Privilege[] = ['SELECT']
@@ -427,7 +437,7 @@ function normalizeTable(
       `Table ${JSON.stringify(table.name)} would have two constraints named ${JSON.stringify(duplicate)}`,
     )
 
-  const { policies, grants } = policiesFor(table, tenantColumn, states, tenantRoles, context)
+  const { policies, grants } = policiesFor(table, tenantColumn, states, tenantRoles, context, distributed)
   return {
     name: table.name,
     kind: table.kind,

@@ -6,6 +6,7 @@
  * built once and never changed afterwards; analysis and plans are separate steps.
  */
 import type { ClientBase } from 'pg'
+import { introspectCitus } from './citus.ts'
 import { RowfenceError } from '../../errors.ts'
 import { qualifiedName } from '../../sql/identifier.ts'
 import { fieldNumber, isNode, parseNodeTree, walkNodes, type PgNode } from '../analysis/node-tree.ts'
@@ -560,5 +561,9 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
     sequenceDefaults,
     viewDependencies,
     canBecomeApp: settings.can_become_app,
+    citus: await introspectCitus(
+      client,
+      relations.map((relation) => relation.oid),
+    ),
   }
 }

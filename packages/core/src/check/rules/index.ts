@@ -1,5 +1,9 @@
 import type { Rule } from '../types.ts'
 import { appRoleBypassesRls } from './app-role-bypasses-rls.ts'
+import { citusPolicySubquery } from './citus-policy-subquery.ts'
+import { citusRestrictivePolicy } from './citus-restrictive-policy.ts'
+import { citusTenantTableNotCoLocated } from './citus-tenant-table-not-co-located.ts'
+import { citusUniqueWithoutDistributionColumn } from './citus-unique-without-distribution-column.ts'
 import { contextReadPerRow } from './context-read-per-row.ts'
 import { foreignKeyWithoutTenant } from './foreign-key-without-tenant.ts'
 import { missingPolicyForCommand } from './missing-policy-for-command.ts'
@@ -19,7 +23,7 @@ import { writeNotTenantChecked } from './write-not-tenant-checked.ts'
 
 /**
  * Every rule, in the order of issue 7, plus read-not-tenant-scoped (the read-side twin of rule 5) and
- * unscoped-table-readable (issue 15).
+ * unscoped-table-readable (issue 15), and the Citus rules (issue 14; they pass on databases without Citus).
  */
 export const checkRules: readonly Rule[] = [
   rlsNotEnabled,
@@ -39,4 +43,8 @@ export const checkRules: readonly Rule[] = [
   truncateOrReferencesGranted,
   readNotTenantScoped,
   unscopedTableReadable,
+  citusTenantTableNotCoLocated,
+  citusPolicySubquery,
+  citusRestrictivePolicy,
+  citusUniqueWithoutDistributionColumn,
 ]
