@@ -338,7 +338,7 @@ SELECT create_reference_table('"tenants"');
 `)
     expect(tableSql(schema, 'articles')).toBe(`-- "articles": tenant table
 CREATE TABLE "articles" (
-  "tenant_id" uuid NOT NULL DEFAULT "rowfence"."current_tenant_id"(),
+  "tenant_id" uuid NOT NULL,
   "id" uuid NOT NULL DEFAULT gen_random_uuid(),
   "user_id" uuid NOT NULL,
   "title" text NOT NULL,

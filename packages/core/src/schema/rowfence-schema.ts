@@ -316,7 +316,9 @@ function normalizeTable(
             name: TENANT_COLUMN,
             type: context.tenantIdType,
             notNull: true,
-            default: { kind: 'context', context: 'tenant' } as const,
+            // Citus refuses ALTER TABLE on the distribution column ("cannot execute ALTER TABLE command
+            // involving partition column"), so existing Citus schemas could never get it: none there.
+            default: distributed ? null : ({ kind: 'context', context: 'tenant' } as const),
           },
         ]),
     ...own.map((column) => columnModel(column, states.get(column)!)),
