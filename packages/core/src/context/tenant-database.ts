@@ -46,12 +46,22 @@ export interface TenantDatabaseOptions {
   readonly pooler?: boolean | undefined
 }
 
+/** The pool and options behind each handle, for request transactions (see createRequestTransaction). */
+const handles = new WeakMap<TenantDatabase, { readonly pool: Pool; readonly pooler: boolean }>()
+
+/** @internal The pool and pooler mode behind a TenantDatabase, if `value` is one. */
+export function databaseHandle(
+  value: unknown,
+): { readonly pool: Pool; readonly pooler: boolean } | undefined {
+  return typeof value === 'object' && value !== null ? handles.get(value as TenantDatabase) : undefined
+}
+
 export function createTenantDatabase(
   pool: Pool,
   databaseOptions: TenantDatabaseOptions = {},
 ): TenantDatabase {
   const pooler = databaseOptions.pooler === true
-  return {
+  const database: TenantDatabase = {
     withTenant: (context, fn, options) =>
       withTenant(pool, context, fn, pooler ? { ...options, pooler: true } : options),
     queryAsTenant: (context, query, values) => queryAsTenant(pool, context, query, values, { pooler }),
@@ -72,4 +82,6 @@ export function createTenantDatabase(
     },
     end: () => pool.end(),
   }
+  handles.set(database, { pool, pooler })
+  return database
 }
