@@ -34,11 +34,5 @@ export function failRequest(req: Request): void {
   requestScopeOf(req)?.fail()
 }
 
-export {
-  insecureHeaderResolver,
-  jwtResolver,
-  toErrorResponse,
-  type ErrorResponse,
-  type JwtResolverOptions,
-  type TenantResolver,
-} from '@rowfence/http'
+/** The resolvers and the error mapping, so that one import is enough. */
+export { insecureHeaderResolver, jwtResolver, toErrorResponse } from '@rowfence/http'

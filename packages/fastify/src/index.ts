@@ -97,11 +97,5 @@ export function requestScope(request: FastifyRequest): RequestScope | undefined 
   return scopeOf(request)
 }
 
-export {
-  insecureHeaderResolver,
-  jwtResolver,
-  toErrorResponse,
-  type ErrorResponse,
-  type JwtResolverOptions,
-  type TenantResolver,
-} from '@rowfence/http'
+/** The resolvers and the error mapping, so that one import is enough. */
+export { insecureHeaderResolver, jwtResolver, toErrorResponse } from '@rowfence/http'

@@ -65,11 +65,5 @@ export function tenantErrorHandler(report: (error: unknown) => void = reportToCo
   }
 }
 
-export {
-  insecureHeaderResolver,
-  jwtResolver,
-  toErrorResponse,
-  type ErrorResponse,
-  type JwtResolverOptions,
-  type TenantResolver,
-} from '@rowfence/http'
+/** The resolvers and the error mapping, so that one import is enough. */
+export { insecureHeaderResolver, jwtResolver, toErrorResponse } from '@rowfence/http'

@@ -59,11 +59,5 @@ export class RowfenceExceptionFilter implements ExceptionFilter {
   }
 }
 
-export {
-  insecureHeaderResolver,
-  jwtResolver,
-  toErrorResponse,
-  type ErrorResponse,
-  type JwtResolverOptions,
-  type TenantResolver,
-} from '@rowfence/http'
+/** The resolvers and the error mapping, so that one import is enough. */
+export { insecureHeaderResolver, jwtResolver, toErrorResponse } from '@rowfence/http'
