@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process'
 import { readdirSync, readFileSync, existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildAndPack, ok, run, type PackedPackage, type Run } from './support/pack.ts'
 import { createTestDatabase, type TestDatabase } from './support/test-database.ts'
 
 /**
@@ -15,62 +15,6 @@ import { createTestDatabase, type TestDatabase } from './support/test-database.t
 
 const root = resolve(import.meta.dirname, '..')
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function run(
-  command: string,
-  args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number },
-): Promise<Run> {
-  return new Promise((resolvePromise) => {
-    execFile(
-      command,
-      args,
-      {
-        cwd: options.cwd,
-        env: { ...process.env, ...options.env },
-        timeout: options.timeout ?? 120_000,
-        maxBuffer: 32 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-        resolvePromise({ code, stdout, stderr })
-      },
-    )
-  })
-}
-
-async function ok(command: string, args: string[], options: Parameters<typeof run>[2]): Promise<Run> {
-  const result = await run(command, args, options)
-  if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`)
-  }
-  return result
-}
-
-interface PackedPackage {
-  readonly name: string
-  readonly dir: string
-  readonly tarball: string
-  readonly size: number
-  readonly files: readonly string[]
-}
-
-/** Workspace packages that are not private: what we publish. */
-function publishablePackages(): { name: string; dir: string }[] {
-  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }
-  return manifest.workspaces
-    .map((workspace) => join(root, workspace))
-    .filter((dir) => existsSync(join(dir, 'package.json')))
-    .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
-    .filter(({ manifest: pkg }) => pkg.private !== true)
-    .map(({ dir, manifest: pkg }) => ({ name: pkg.name as string, dir }))
-}
 
 /** The fenced blocks of one README section: `lang file=path` blocks are files, `sh` blocks commands. */
 function readmeSection(title: string): { lang: string; file: string | undefined; body: string }[] {
@@ -155,23 +99,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'rowfence-packaging-'))
   const tarballs = join(work, 'tarballs')
   await mkdir(tarballs)
-  await ok('npm', ['run', 'build'], { cwd: root, timeout: 300_000 })
-  packed = []
-  for (const pkg of publishablePackages()) {
-    const result = await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tarballs], {
-      cwd: pkg.dir,
-    })
-    const [info] = JSON.parse(result.stdout) as [
-      { filename: string; size: number; files: { path: string }[] },
-    ]
-    packed.push({
-      name: pkg.name,
-      dir: pkg.dir,
-      tarball: join(tarballs, info.filename),
-      size: info.size,
-      files: info.files.map((file) => file.path),
-    })
-  }
+  packed = await buildAndPack(tarballs)
 
   // A user's project, outside the workspace: the tarballs plus registry packages, nothing else.
   project = join(work, 'my-app')
