@@ -24,6 +24,10 @@ const jwt = {
 const examples = (await readdir(join(root, 'examples'), { withFileTypes: true }))
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
+  // ROWFENCE_EXAMPLES=a,b runs only those (while working on one).
+  .filter(
+    (name) => !process.env['ROWFENCE_EXAMPLES'] || process.env['ROWFENCE_EXAMPLES'].split(',').includes(name),
+  )
   .sort()
 
 let work: string
@@ -49,9 +53,16 @@ async function tokenFor(tenantId: string): Promise<string> {
     .sign(new TextEncoder().encode(jwt.secret))
 }
 
-/** Starts the example's server and resolves with its base URL, from the "listening on" line it prints. */
-function start(dir: string, env: NodeJS.ProcessEnv): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['src/server.js'], { cwd: dir, env: { ...process.env, ...env } })
+/**
+ * Starts the example's server (its `main`, else src/server.js) and resolves with its base URL, from the
+ * "listening on" line it prints.
+ */
+function start(
+  dir: string,
+  main: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [main], { cwd: dir, env: { ...process.env, ...env } })
   return new Promise((resolve, reject) => {
     let output = ''
     const timer = setTimeout(() => reject(new Error(`no "listening on" line:\n${output}`)), 30_000)
@@ -85,10 +96,12 @@ describe.each(examples)('examples/%s', { timeout: 300_000 }, (example) => {
     })
     // The @rowfence packages from the tarballs; everything else from the registry.
     const manifestPath = join(dir, 'package.json')
-    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<
-      string,
-      Record<string, string>
-    >
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as {
+      main?: string
+      scripts?: Record<string, string>
+      dependencies?: Record<string, string>
+      overrides?: Record<string, string>
+    }
     const fileSpecs = Object.fromEntries(packed.map((pkg) => [pkg.name, `file:${pkg.tarball}`]))
     for (const name of Object.keys(manifest.dependencies ?? {})) {
       if (fileSpecs[name]) manifest.dependencies![name] = fileSpecs[name]
@@ -99,13 +112,14 @@ describe.each(examples)('examples/%s', { timeout: 300_000 }, (example) => {
       cwd: dir,
       timeout: 300_000,
     })
+    if (manifest.scripts?.['build']) await ok('npm', ['run', 'build'], { cwd: dir, timeout: 300_000 })
 
     db = await createTestDatabase({ empty: true })
     await ok('npm', ['run', 'setup'], {
       cwd: dir,
       env: { DATABASE_URL: db.ownerUrl, APP_ROLE: db.cluster.appRole },
     })
-    server = await start(dir, {
+    server = await start(dir, manifest.main ?? 'src/server.js', {
       APP_DATABASE_URL: db.appUrl,
       PORT: '0',
       JWT_SECRET: jwt.secret,

@@ -39,7 +39,7 @@ export interface JwtResolverOptions {
   readonly toContext?: ((payload: JWTPayload) => TenantContext | undefined) | undefined
 }
 
-const bearer = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/
+const bearer = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i
 
 function defaultContext(payload: JWTPayload): TenantContext | undefined {
   const tenantId = payload['tenant_id']
