@@ -151,6 +151,18 @@ export function describeMiddlewareContract(framework: string, createServer: Cont
       },
       {
         method: 'POST',
+        path: '/caught-error',
+        async handle(body) {
+          await insert(body.title)
+          // The handler swallows a failed statement and answers 200: COMMIT can only roll back.
+          await currentTransaction()!
+            .query('SELECT 1/0')
+            .catch(() => undefined)
+          return { status: 200, body: { ok: true } }
+        },
+      },
+      {
+        method: 'POST',
         path: '/connection-cut',
         async handle(body) {
           await insert(body.title)
@@ -250,6 +262,18 @@ export function describeMiddlewareContract(framework: string, createServer: Cont
         message: 'The request conflicts with existing data',
       })
       expect(JSON.stringify(response.body)).not.toMatch(/request_notes|Key \(|INSERT/)
+      expect(await titlesOf(A.id)).toEqual([])
+    })
+
+    it('a statement error the handler swallowed makes COMMIT roll back: a 500, not 200', async () => {
+      const response = await post(A.id, '/caught-error', 'swallowed')
+      expect(response).toEqual({
+        status: 500,
+        body: {
+          code: 'ROWFENCE_TRANSACTION_ABORTED',
+          message: 'A statement of the transaction failed, so COMMIT rolled it back: nothing was saved',
+        },
+      })
       expect(await titlesOf(A.id)).toEqual([])
     })
 

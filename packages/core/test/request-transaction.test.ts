@@ -127,6 +127,26 @@ describe('a request transaction', () => {
     expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
   })
 
+  it('refuses to report success when a caught statement error made COMMIT roll back', async () => {
+    const request = createRequestTransaction(pool, asA)
+    await request.run(async () => {
+      await insert('lost too')
+      await currentTransaction()!
+        .query('SELECT 1/0')
+        .catch(() => undefined) // caught: the transaction is aborted
+    })
+    await expect(request.commit()).rejects.toMatchObject({
+      code: 'ROWFENCE_TRANSACTION_ABORTED',
+      statusCode: 500,
+    })
+    expect(await titles(A.id)).toEqual([])
+    await expect(
+      withTenant(pool, asA, async (tx) => {
+        await tx.query('SELECT 1/0').catch(() => undefined)
+      }),
+    ).rejects.toMatchObject({ code: 'ROWFENCE_TRANSACTION_ABORTED' })
+  })
+
   it('turns a connection cut before COMMIT into a 503 code and destroys the connection', async () => {
     const request = createRequestTransaction(pool, asA)
     const pid = await request.run(async () => {

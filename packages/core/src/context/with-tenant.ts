@@ -328,7 +328,13 @@ export class TenantTransaction implements TenantQueryable {
   async end(command: 'COMMIT' | 'ROLLBACK'): Promise<void> {
     const wasOpen = this.#state === 'open'
     this.#state = 'closed'
-    if (wasOpen) await (await this.#connection()).query(command)
+    if (!wasOpen) return
+    const result = await (await this.#connection()).query(command)
+    // PostgreSQL answers COMMIT of a transaction in which a statement failed (one the caller caught) with
+    // ROLLBACK and no error: report it, never a silent success.
+    if (command === 'COMMIT' && result.command === 'ROLLBACK') {
+      throw new RowfenceError('ROWFENCE_TRANSACTION_ABORTED')
+    }
   }
 }
 
