@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 
 /** The repository root. */
@@ -61,8 +62,38 @@ export function publishablePackages(): { name: string; dir: string }[] {
     .map(({ dir, manifest: pkg }) => ({ name: pkg.name as string, dir }))
 }
 
+/**
+ * Runs `fn` while holding a lock folder: test files that build into the same dist/ (the packaging and the
+ * examples tests run in parallel) take turns, so none packs a dist/ that another is rewriting.
+ */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = join(root, 'node_modules', '.rowfence-build-lock')
+  const deadline = Date.now() + 600_000
+  for (;;) {
+    try {
+      await mkdir(lock)
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || Date.now() > deadline) throw error
+      // A lock left by a run that was killed (older than any build) is taken over.
+      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs
+      if (age > 600_000) await rm(lock, { recursive: true, force: true })
+      await new Promise((resolvePromise) => setTimeout(resolvePromise, 500))
+    }
+  }
+  try {
+    return await fn()
+  } finally {
+    await rm(lock, { recursive: true, force: true })
+  }
+}
+
 /** Builds every package (`npm run build`) and packs each publishable one into `destination`. */
-export async function buildAndPack(destination: string): Promise<PackedPackage[]> {
+export function buildAndPack(destination: string): Promise<PackedPackage[]> {
+  return withBuildLock(() => packAll(destination))
+}
+
+async function packAll(destination: string): Promise<PackedPackage[]> {
   await ok('npm', ['run', 'build'], { cwd: root, timeout: 300_000 })
   const packed: PackedPackage[] = []
   for (const pkg of publishablePackages()) {
