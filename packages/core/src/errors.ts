@@ -27,6 +27,10 @@ export const errorCatalogue = {
     status: 500,
     message: 'This transaction control statement cannot run inside a tenant transaction',
   },
+  ROWFENCE_TRANSACTION_ABORTED: {
+    status: 500,
+    message: 'A statement of the transaction failed, so COMMIT rolled it back: nothing was saved',
+  },
   ROWFENCE_INTERNAL: { status: 500, message: 'Internal server error' },
   ROWFENCE_DATABASE_UNAVAILABLE: {
     status: 503,

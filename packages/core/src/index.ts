@@ -37,6 +37,12 @@ export {
   type TenantDatabase,
   type TenantDatabaseOptions,
 } from './context/tenant-database.ts'
+export {
+  createRequestTransaction,
+  RequestTransaction,
+  type RequestTransactionOptions,
+  type TenantConnectionSource,
+} from './context/request-transaction.ts'
 export { PipelinedBatch, type BatchStatement } from './context/pipelined-batch.ts'
 export { type ContextMode, type ContextModeOptions } from './context/context-statements.ts'
 export {

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { isUuid, RowfenceError, type TenantContext } from '@rowfence/core'
 import type { TokenRevocations } from '../auth/revocations.ts'
 import { verifyToken } from '../auth/token.ts'
@@ -24,9 +24,9 @@ export interface AuthenticateOptions {
 
 const bearer = /^Bearer ([A-Za-z0-9._~+/=-]+)$/
 
-/** onRequest hook: a verified token (or, in demo mode, the X-Tenant-Id header) yields the tenant context. */
+/** A verified token (or, in demo mode, the X-Tenant-Id header) yields the tenant context. */
 export function createAuthenticate(options: AuthenticateOptions) {
-  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  return async function authenticate(request: FastifyRequest): Promise<void> {
     const authorization = request.headers.authorization
     if (authorization !== undefined) {
       const match = bearer.exec(authorization)

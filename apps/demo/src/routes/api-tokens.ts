@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Pool } from 'pg'
 import { authenticateUser } from '../auth/login.ts'
 import { tenantLoginKeys, type LoginLimiter } from '../auth/login-limiter.ts'
@@ -34,7 +34,7 @@ export interface ApiTokenRoutesOptions {
   readonly jwtSecret: string
   readonly revocations: TokenRevocations
   /** The tenant API's onRequest hook: revoking a token needs that token. */
-  readonly authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  readonly authenticate: (request: FastifyRequest) => Promise<void>
 }
 
 /** Issuing API tokens for a password, and revoking the one presented. */

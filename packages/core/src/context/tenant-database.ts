@@ -1,7 +1,8 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg'
 import { RowfenceError } from '../errors.ts'
 import { checkOut, connectionError } from './connection.ts'
-import { contextModeOf, type ContextModeOptions } from './context-statements.ts'
+import type { TenantContextConfig } from './context-config.ts'
+import { contextModeOf, type ContextMode, type ContextModeOptions } from './context-statements.ts'
 import type { TenantContext } from './tenant-context.ts'
 import {
   currentTransaction,
@@ -45,6 +46,26 @@ export interface TenantDatabaseOptions extends ContextModeOptions {
    * poolers without prepared-statement support (see PoolerOptions). Default false: named statements.
    */
   readonly pooler?: boolean | undefined
+  /** Id types, setting names, claims, the signed context (see defineContextConfig). */
+  readonly contextConfig?: TenantContextConfig | undefined
+}
+
+/** The pool and options behind each handle, for request transactions (see createRequestTransaction). */
+/** What a handle stands for: its pool and the options every unit of work of it gets. */
+export interface DatabaseHandle {
+  readonly pool: Pool
+  readonly options: {
+    readonly pooler: boolean
+    readonly contextMode: ContextMode
+    readonly contextConfig: TenantContextConfig | undefined
+  }
+}
+
+const handles = new WeakMap<TenantDatabase, DatabaseHandle>()
+
+/** @internal The pool and pooler mode behind a TenantDatabase, if `value` is one. */
+export function databaseHandle(value: unknown): DatabaseHandle | undefined {
+  return typeof value === 'object' && value !== null ? handles.get(value as TenantDatabase) : undefined
 }
 
 export function createTenantDatabase(
@@ -53,11 +74,17 @@ export function createTenantDatabase(
 ): TenantDatabase {
   const pooler = databaseOptions.pooler === true
   const contextMode = contextModeOf(databaseOptions)
-  return {
+  const contextConfig = databaseOptions.contextConfig
+  const database: TenantDatabase = {
     withTenant: (context, fn, options) =>
-      withTenant(pool, context, fn, { contextMode, ...options, pooler: pooler || options?.pooler }),
+      withTenant(pool, context, fn, {
+        contextMode,
+        contextConfig,
+        ...options,
+        pooler: pooler || options?.pooler,
+      }),
     queryAsTenant: (context, query, values) =>
-      queryAsTenant(pool, context, query, values, { pooler, contextMode }),
+      queryAsTenant(pool, context, query, values, { pooler, contextMode, contextConfig }),
     ping: async function pingDatabase() {
       const connection = await checkOut(pool)
       try {
@@ -75,4 +102,6 @@ export function createTenantDatabase(
     },
     end: () => pool.end(),
   }
+  handles.set(database, { pool, options: { pooler, contextMode, contextConfig } })
+  return database
 }

@@ -124,6 +124,11 @@ export class TenantPool extends pg.Pool {
     return this.#contextConfig
   }
 
+  /** @internal */
+  get contextMode(): ContextMode {
+    return this.#contextMode
+  }
+
   /** Runs `fn` in one tenant transaction on the wrapped pool (see withTenant). */
   withTenant<T>(
     context: TenantContext,

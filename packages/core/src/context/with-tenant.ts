@@ -10,7 +10,7 @@ import {
   type ContextModeOptions,
 } from './context-statements.ts'
 import { enterNested, rememberPool } from './nested.ts'
-import { checkOut, connectionError, isServerError, mayWrite } from './connection.ts'
+import { checkOut, connectionError, isServerError, mayWrite, type CheckedOutClient } from './connection.ts'
 import { PipelinedBatch, type BatchStatement } from './pipelined-batch.ts'
 import type { TenantContext } from './tenant-context.ts'
 import { createTenantClient, type TenantClient } from './tenant-client.ts'
@@ -81,7 +81,8 @@ const isolationLevels: Record<IsolationLevel, string> = {
   serializable: 'SERIALIZABLE',
 }
 
-function beginStatement(options: WithTenantOptions): string {
+/** @internal The BEGIN statement for these options. */
+export function beginStatement(options: WithTenantOptions): string {
   let text = 'BEGIN'
   if (options.isolationLevel !== undefined) {
     const level = isolationLevels[options.isolationLevel]
@@ -103,6 +104,9 @@ function toStatement(
 
 const activeTransaction = new AsyncLocalStorage<TenantTransaction>()
 
+/** A checked-out connection, or a function that checks one out when the first statement needs it. */
+export type ConnectionSource = PoolClient | (() => Promise<PoolClient>)
+
 /**
  * One tenant's unit of work on one pooled connection. Nothing is sent until the first query; that query
  * goes out in one write together with BEGIN and the transaction-local context, so a one-query unit of
@@ -110,7 +114,11 @@ const activeTransaction = new AsyncLocalStorage<TenantTransaction>()
  */
 export class TenantTransaction implements TenantQueryable {
   readonly context: { readonly tenantId: string; readonly userId: string | null }
-  readonly #client: PoolClient
+  /** The connection; a lazy transaction gets it when its first statement is sent. */
+  #client: PoolClient | undefined
+  readonly #connect: (() => Promise<PoolClient>) | undefined
+  /** A lazy transaction: settles once the connection is there and BEGIN + context are queued on it. */
+  #ready: Promise<PoolClient> | undefined
   readonly #settings: NormalizedContext
   readonly #begin: string
   readonly #genericPlans: boolean
@@ -125,7 +133,7 @@ export class TenantTransaction implements TenantQueryable {
   #startError: unknown
 
   constructor(
-    client: PoolClient,
+    source: ConnectionSource,
     settings: NormalizedContext,
     options: {
       begin: string
@@ -134,7 +142,8 @@ export class TenantTransaction implements TenantQueryable {
       contextMode?: ContextMode | undefined
     },
   ) {
-    this.#client = client
+    if (typeof source === 'function') this.#connect = source
+    else this.#client = source
     this.#settings = settings
     this.#begin = options.begin
     this.#genericPlans = options.genericPlans === true
@@ -176,12 +185,42 @@ export class TenantTransaction implements TenantQueryable {
   submit<S>(submittable: S): S {
     if (this.#state === 'closed') throw new RowfenceError('ROWFENCE_CONTEXT_CLOSED')
     if (this.#state === 'pending') {
-      this.#state = 'open'
-      PipelinedBatch.run(this.#client, this.#opening()).catch((error: unknown) => {
+      this.#open([]).catch((error: unknown) => {
         this.#startError = error
       })
     }
-    return (this.#client as unknown as { query(s: S): S }).query(submittable)
+    const submitTo = (client: PoolClient): S => (client as unknown as { query(s: S): S }).query(submittable)
+    if (this.#client) return submitTo(this.#client)
+    // A lazy transaction still connecting: the submittable follows BEGIN once the connection is there.
+    this.#ready!.then(submitTo, (error: unknown) =>
+      (submittable as { handleError?(error: unknown): void }).handleError?.(
+        error instanceof Error ? error : new Error(String(error)),
+      ),
+    )
+    return submittable
+  }
+
+  /**
+   * Starts the transaction: BEGIN, the context and `statements` in one write. A lazy transaction checks its
+   * connection out first; statements sent meanwhile wait for #ready and so queue behind BEGIN.
+   */
+  #open(statements: BatchStatement[]): Promise<QueryResult[]> {
+    this.#state = 'open'
+    const batch = [...this.#opening(), ...statements]
+    if (this.#client) return PipelinedBatch.run(this.#client, batch)
+    let sent: Promise<QueryResult[]> | undefined
+    this.#ready = this.#connect!().then((client) => {
+      this.#client = client
+      sent = PipelinedBatch.run(client, batch)
+      return client
+    })
+    this.#ready.catch(() => undefined)
+    return this.#ready.then(() => sent!)
+  }
+
+  /** The connection, once a lazy transaction has it (after BEGIN was queued). */
+  #connection(): PoolClient | Promise<PoolClient> {
+    return this.#client ?? this.#ready!
   }
 
   /** BEGIN and the context statements, sent in one write with the first query (or submittable). */
@@ -240,14 +279,13 @@ export class TenantTransaction implements TenantQueryable {
     const controlled = await this.#control(statement.text)
     if (controlled) return controlled as QueryResult<R>
     if (this.#state === 'pending') {
-      this.#state = 'open'
-      const opening = this.#opening()
-      const results = await PipelinedBatch.run(this.#client, [...opening, statement])
-      return results[opening.length] as QueryResult<R>
+      const results = await this.#open([statement])
+      return results.at(-1) as QueryResult<R>
     }
     const config: Record<string, unknown> = { ...statement }
     delete config.genericPlan
-    return this.#client.query<R>(config as never)
+    const client = this.#client ?? (await this.#ready!)
+    return client.query<R>(config as never)
   }
 
   /** Runs `fn` inside a savepoint: its writes are undone if it throws, the outer transaction goes on. */
@@ -279,7 +317,13 @@ export class TenantTransaction implements TenantQueryable {
   async end(command: 'COMMIT' | 'ROLLBACK'): Promise<void> {
     const wasOpen = this.#state === 'open'
     this.#state = 'closed'
-    if (wasOpen) await this.#client.query(command)
+    if (!wasOpen) return
+    const result = await (await this.#connection()).query(command)
+    // PostgreSQL answers COMMIT of a transaction in which a statement failed (one the caller caught) with
+    // ROLLBACK and no error: report it, never a silent success.
+    if (command === 'COMMIT' && result.command === 'ROLLBACK') {
+      throw new RowfenceError('ROWFENCE_TRANSACTION_ABORTED')
+    }
   }
 }
 
@@ -313,38 +357,68 @@ export async function withTenant<T>(
     // Awaited inside the scope: a lazy thenable returned by the callback (an ORM query) runs in the context.
     result = await activeTransaction.run(tx, async () => await fn(tx))
   } catch (error) {
-    const failure = connectionError(connection, error, 'ROWFENCE_DATABASE_UNAVAILABLE')
-    try {
-      // On a failed connection the server rolls back by itself; nothing more is sent on it.
-      if (connection.failure) tx.abandon()
-      else await tx.end('ROLLBACK')
-    } catch (rollbackError) {
-      // The connection cannot be trusted any more; destroy it instead of returning it to the pool.
-      connection.fail(rollbackError)
-    }
-    connection.release()
-    throw failure
+    throw await rollbackAndRelease(tx, connection, error)
   }
+  await commitAndRelease(tx, connection, options.readOnly === true)
+  return result
+}
+
+/**
+ * @internal Ends a tenant transaction whose work failed: ROLLBACK (nothing is sent on a connection that
+ * failed; the server rolled back by itself), then the connection goes back to the pool, or is destroyed
+ * if it cannot be trusted. Returns the error to rethrow: `error`, or a catalogue 503 for a lost connection.
+ */
+export async function rollbackAndRelease(
+  tx: TenantTransaction,
+  connection: CheckedOutClient,
+  error: unknown,
+): Promise<unknown> {
+  const failure = connectionError(connection, error, 'ROWFENCE_DATABASE_UNAVAILABLE')
+  try {
+    if (connection.failure) tx.abandon()
+    else await tx.end('ROLLBACK')
+  } catch (rollbackError) {
+    // The connection cannot be trusted any more; destroy it instead of returning it to the pool.
+    connection.fail(rollbackError)
+  }
+  connection.release()
+  return failure
+}
+
+/**
+ * @internal Commits a tenant transaction and releases its connection. Rejects with a catalogue error when
+ * the connection failed before COMMIT (ROWFENCE_DATABASE_UNAVAILABLE: the server rolled back) or during it
+ * (ROWFENCE_COMMIT_UNKNOWN, or UNAVAILABLE for a read-only transaction), and with the server's error when
+ * COMMIT itself failed on a healthy connection (a deferred constraint, a serialization failure).
+ */
+export async function commitAndRelease(
+  tx: TenantTransaction,
+  connection: CheckedOutClient,
+  readOnly: boolean,
+): Promise<void> {
   if (connection.failure) {
-    // The connection failed before COMMIT was sent: the server rolled the transaction back.
     tx.abandon()
     connection.release()
     throw new RowfenceError('ROWFENCE_DATABASE_UNAVAILABLE', { cause: connection.failure })
   }
   try {
     await tx.end('COMMIT')
-    return result
   } catch (error) {
     // A COMMIT that failed on a healthy connection (serialization failure, deferred constraint) rolled
     // back; one whose connection failed may or may not have been applied (a read-only one changed nothing).
     throw connectionError(
       connection,
       error,
-      options.readOnly ? 'ROWFENCE_DATABASE_UNAVAILABLE' : 'ROWFENCE_COMMIT_UNKNOWN',
+      readOnly ? 'ROWFENCE_DATABASE_UNAVAILABLE' : 'ROWFENCE_COMMIT_UNKNOWN',
     )
   } finally {
     connection.release()
   }
+}
+
+/** @internal Runs `fn` with `tx` as the current transaction (currentTransaction(), TenantPool, ORM adapters). */
+export function runInTransaction<T>(tx: TenantTransaction, fn: () => T): T {
+  return activeTransaction.run(tx, fn)
 }
 
 /**
