@@ -44,6 +44,15 @@ export {
   type TenantConnectionSource,
 } from './context/request-transaction.ts'
 export { PipelinedBatch, type BatchStatement } from './context/pipelined-batch.ts'
+export {
+  planChoices,
+  planShape,
+  setPlanAdvisor,
+  RESAMPLE_EVERY,
+  SAMPLES_TO_DECIDE,
+  type PlanChoice,
+  type PlanChoiceReport,
+} from './context/plan-advisor.ts'
 export { type ContextMode, type ContextModeOptions } from './context/context-statements.ts'
 export {
   defineContextConfig,

@@ -10,6 +10,7 @@ import {
   type ContextModeOptions,
 } from './context-statements.ts'
 import { enterNested, rememberPool } from './nested.ts'
+import { planAdvisor, type PlanAdvice } from './plan-advisor.ts'
 import { checkOut, connectionError, isServerError, mayWrite, type CheckedOutClient } from './connection.ts'
 import { PipelinedBatch, type BatchStatement } from './pipelined-batch.ts'
 import type { TenantContext } from './tenant-context.ts'
@@ -104,6 +105,20 @@ function toStatement(
 
 const activeTransaction = new AsyncLocalStorage<TenantTransaction>()
 
+/** Switches to generic plans for the statements that follow in the transaction, returning the mode before. */
+const capturePlanModeStatement: BatchStatement = {
+  name: 'rowfence_plan_generic_capture',
+  text: `SELECT current_setting('plan_cache_mode') AS previous, set_config('plan_cache_mode', 'force_generic_plan', true)`,
+}
+const genericPlanModeStatement: BatchStatement = {
+  name: 'rowfence_plan_generic',
+  text: `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`,
+}
+const restorePlanModeStatement = {
+  name: 'rowfence_plan_restore',
+  text: `SELECT set_config('plan_cache_mode', $1, true)`,
+} as const
+
 /** A checked-out connection, or a function that checks one out when the first statement needs it. */
 export type ConnectionSource = PoolClient | (() => Promise<PoolClient>)
 
@@ -131,6 +146,14 @@ export class TenantTransaction implements TenantQueryable {
   #client_: TenantClient | undefined
   /** A failed pipelined start (see submit); reported by the next query. */
   #startError: unknown
+  /** Whether the plan advisor decides per statement (no `genericPlans` option, set-config mode, not pooler). */
+  readonly #advised: boolean
+  /** plan_cache_mode on the server as far as this transaction knows ('unknown' after a savepoint rollback). */
+  #planMode: 'default' | 'generic' | 'unknown'
+  /** plan_cache_mode before this transaction first switched it. */
+  #previousPlanMode: string | undefined
+  /** A plan sample the advisor asked for, taken after COMMIT on this connection. */
+  #sample: { statement: BatchStatement; advice: PlanAdvice } | undefined
 
   constructor(
     source: ConnectionSource,
@@ -149,6 +172,8 @@ export class TenantTransaction implements TenantQueryable {
     this.#genericPlans = options.genericPlans === true
     this.#pooler = options.pooler === true
     this.#mode = contextModeOf(options)
+    this.#advised = options.genericPlans === undefined && !this.#pooler && this.#mode === 'set-config'
+    this.#planMode = this.#genericPlans ? 'generic' : 'default'
     this.context = Object.freeze({ tenantId: settings.tenantId, userId: settings.userId || null })
   }
 
@@ -257,6 +282,8 @@ export class TenantTransaction implements TenantQueryable {
           message: `A ${control.kind.toUpperCase()} without a matching BEGIN would end the tenant transaction early; the withTenant() callback ends it`,
         })
       }
+      // Rolling back to a savepoint also undoes a plan_cache_mode switch made after it.
+      if (control.kind === 'rollback' && this.#planMode === 'generic') this.#planMode = 'unknown'
       const result =
         control.kind === 'commit'
           ? await this.query(`RELEASE SAVEPOINT ${name}`)
@@ -278,14 +305,61 @@ export class TenantTransaction implements TenantQueryable {
     const statement = forPooler(toStatement(query, values), this.#pooler)
     const controlled = await this.#control(statement.text)
     if (controlled) return controlled as QueryResult<R>
+    const advice = this.#advise(statement)
+    // plan_cache_mode only matters to statements with parameters (PostgreSQL caches the others anyway).
+    const planSwitch = statement.values?.length
+      ? this.#planSwitch(statement.genericPlan ?? advice?.generic ?? false)
+      : undefined
+    const statements = planSwitch ? [planSwitch, statement] : [statement]
     if (this.#state === 'pending') {
-      const results = await this.#open([statement])
+      const results = await this.#open(statements)
+      this.#switched(planSwitch, results.at(-2))
       return results.at(-1) as QueryResult<R>
+    }
+    const client = this.#client ?? (await this.#ready!)
+    if (planSwitch) {
+      const results = await PipelinedBatch.run(client, statements)
+      this.#switched(planSwitch, results[0])
+      return results[1] as QueryResult<R>
     }
     const config: Record<string, unknown> = { ...statement }
     delete config.genericPlan
-    const client = this.#client ?? (await this.#ready!)
     return client.query<R>(config as never)
+  }
+
+  /** The advisor's say on a named statement of this transaction; one sample per transaction at most. */
+  #advise(statement: BatchStatement & { genericPlan?: boolean | undefined }): PlanAdvice | undefined {
+    if (!this.#advised || statement.genericPlan !== undefined) return undefined
+    const advice = planAdvisor.advise(statement)
+    if (advice?.sample) {
+      if (this.#sample) planAdvisor.skip(advice)
+      else this.#sample = { statement, advice }
+    }
+    return advice
+  }
+
+  /**
+   * The statement that puts plan_cache_mode where `generic` needs it, sent in the same write as the
+   * statement, or undefined when it is there already. Only the advisor switches back and forth; with
+   * `genericPlans: true` the whole transaction runs generic (set with the context).
+   */
+  #planSwitch(generic: boolean): BatchStatement | undefined {
+    if (this.#genericPlans) return undefined
+    if (generic && this.#planMode !== 'generic') {
+      this.#planMode = 'generic'
+      return this.#previousPlanMode === undefined ? capturePlanModeStatement : genericPlanModeStatement
+    }
+    if (!generic && this.#planMode !== 'default' && this.#previousPlanMode !== undefined) {
+      this.#planMode = 'default'
+      return { ...restorePlanModeStatement, values: [this.#previousPlanMode] }
+    }
+    return undefined
+  }
+
+  #switched(planSwitch: BatchStatement | undefined, result: QueryResult | undefined): void {
+    if (planSwitch !== capturePlanModeStatement) return
+    const previous = (result?.rows[0] as { previous?: unknown } | undefined)?.previous
+    if (typeof previous === 'string') this.#previousPlanMode = previous
   }
 
   /** Runs `fn` inside a savepoint: its writes are undone if it throws, the outer transaction goes on. */
@@ -298,6 +372,7 @@ export class TenantTransaction implements TenantQueryable {
       try {
         result = await fn(this)
       } catch (error) {
+        if (this.#planMode === 'generic') this.#planMode = 'unknown'
         await this.query(`ROLLBACK TO SAVEPOINT ${savepoint}`)
         throw error
       }
@@ -311,18 +386,43 @@ export class TenantTransaction implements TenantQueryable {
   /** @internal The connection failed: nothing more is sent; later queries fail with ROWFENCE_CONTEXT_CLOSED. */
   abandon(): void {
     this.#state = 'closed'
+    this.#dropSample()
+  }
+
+  #dropSample(): void {
+    if (this.#sample) planAdvisor.skip(this.#sample.advice)
+    this.#sample = undefined
   }
 
   /** @internal Ends the transaction; later queries fail with ROWFENCE_CONTEXT_CLOSED. */
   async end(command: 'COMMIT' | 'ROLLBACK'): Promise<void> {
     const wasOpen = this.#state === 'open'
     this.#state = 'closed'
+    const sample = this.#sample
+    if (!wasOpen || command === 'ROLLBACK') this.#dropSample()
     if (!wasOpen) return
-    const result = await (await this.#connection()).query(command)
+    let result: QueryResult
+    try {
+      result = await (await this.#connection()).query(command)
+    } catch (error) {
+      this.#dropSample()
+      throw error
+    }
     // PostgreSQL answers COMMIT of a transaction in which a statement failed (one the caller caught) with
     // ROLLBACK and no error: report it, never a silent success.
     if (command === 'COMMIT' && result.command === 'ROLLBACK') {
+      this.#dropSample()
       throw new RowfenceError('ROWFENCE_TRANSACTION_ABORTED')
+    }
+    if (command === 'COMMIT' && sample) {
+      this.#sample = undefined
+      // Between units of work, on the same connection and context, in a Sync group of its own.
+      const context = contextStatements(this.#settings, {
+        mode: this.#mode,
+        pooler: false,
+        genericPlan: false,
+      })
+      await planAdvisor.sample(this.#client!, sample.statement, context, sample.advice)
     }
   }
 }
@@ -422,6 +522,21 @@ export function runInTransaction<T>(tx: TenantTransaction, fn: () => T): T {
 }
 
 /**
+ * Whether the plan advisor may decide how `statement` is planned: a named statement with no explicit
+ * `genericPlan`, outside pooler mode (unnamed statements are planned on every execution anyway) and
+ * outside the set-local mode (Citus plans on the coordinator differently; left to PostgreSQL).
+ */
+function advisable(
+  statement: { name?: string | undefined; genericPlan?: boolean | undefined },
+  pooler: boolean,
+  mode: ContextMode,
+): boolean {
+  return (
+    statement.name !== undefined && statement.genericPlan === undefined && !pooler && mode === 'set-config'
+  )
+}
+
+/**
  * The fast path for a unit of work that is one statement: the context and the statement are sent with a
  * single Sync, so PostgreSQL runs both in one implicit transaction. One round trip, no BEGIN/COMMIT; the
  * setting is gone as soon as the statement finishes. In the set-local mode (Citus) the write is BEGIN, the
@@ -436,17 +551,30 @@ export async function queryAsTenant<R extends QueryResultRow = QueryResultRow>(
 ): Promise<QueryResult<R>> {
   const settings = normalizeContextWith(context, options.contextConfig)
   const pooler = options.pooler === true
+  const mode = contextModeOf(options)
   const statement = forPooler(toStatement(query, values), pooler)
+  const advice = advisable(statement, pooler, mode) ? planAdvisor.advise(statement) : undefined
   const batch = singleStatementBatch(settings, statement, {
-    mode: contextModeOf(options),
+    mode,
     pooler,
-    genericPlan: statement.genericPlan,
+    genericPlan: statement.genericPlan ?? advice?.generic,
   })
-  const connection = await checkOut(pool)
+  let connection: CheckedOutClient
+  try {
+    connection = await checkOut(pool)
+  } catch (error) {
+    if (advice) planAdvisor.skip(advice)
+    throw error
+  }
   try {
     const results = await PipelinedBatch.run(connection.client, batch.statements)
+    if (advice?.sample) {
+      const contextOnly = contextStatements(settings, { mode, pooler, genericPlan: false })
+      await planAdvisor.sample(connection.client, statement, contextOnly, advice)
+    }
     return results[batch.index] as QueryResult<R>
   } catch (error) {
+    if (advice) planAdvisor.skip(advice)
     // A server error leaves the connection usable: the Sync ended the implicit transaction, or, for a
     // batch that opened a transaction block, the ROLLBACK below ends the failed block. Anything else
     // (socket loss, protocol trouble) does not. A lost write in flight may have committed.
