@@ -16,7 +16,7 @@ export const SCENARIO_DESCRIPTIONS: Record<Scenario, string> = {
   baseline:
     'no RLS, tenant filter in WHERE, no transaction, no context (the physical limit); cached generic plan (session plan_cache_mode)',
   rowfence:
-    '`GET /items/` as built: set_config + query in one Sync group, RLS; cached generic plan (`genericPlan: true`, set in the same round trip)',
+    '`GET /items/` as built: set_config + query in one Sync group, RLS; default options: the plan advisor runs the statement on its cached generic plan (plan_cache_mode set in the same round trip)',
   naive:
     'BEGIN, set_config, query, COMMIT as four awaited round trips, RLS; cached generic plan (session plan_cache_mode)',
 }

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import pg from 'pg'
-import { queryAsTenant, TENANT_SETTING, withTenant } from '@rowfence/core'
+import { PipelinedBatch, queryAsTenant, TENANT_SETTING, withTenant } from '@rowfence/core'
 import type { BenchTenant } from '../dataset.ts'
 import { rotate } from '../scenarios.ts'
 import { cpuBetween } from '../cpu.ts'
@@ -11,21 +11,25 @@ import { LIST_ITEMS_SQL, LIST_PLAIN_ITEMS_SQL } from './statements.ts'
 export const LIBRARY_VARIANTS = [
   'pool.query',
   'queryAsTenant',
+  'queryAsTenant, advisor off',
   'withTenant',
+  'plain transaction',
   'naive',
   'pool.query, generic plan',
-  'queryAsTenant, generic plan',
 ] as const
 export type LibraryVariant = (typeof LIBRARY_VARIANTS)[number]
 
 export const LIBRARY_DESCRIPTIONS: Record<LibraryVariant, string> = {
   'pool.query': 'plain `pool.query` on the no-RLS copy, tenant in WHERE (baseline)',
-  queryAsTenant: 'the single-query path: set_config + query in one Sync group',
-  withTenant: 'withTenant: BEGIN + set_config + query pipelined, then COMMIT',
+  queryAsTenant:
+    'the single-query path with default options: set_config + query in one Sync group; the plan advisor moves the statement to its cached generic plan',
+  'queryAsTenant, advisor off':
+    'the same with `genericPlan: false`: PostgreSQL plans the statement for every execution (the default before the advisor)',
+  withTenant: 'withTenant with default options: BEGIN + set_config + query pipelined, then COMMIT',
+  'plain transaction':
+    "withTenant's like-for-like baseline: BEGIN + query pipelined, then COMMIT, on the no-RLS copy (no context, no RLS)",
   naive: 'BEGIN, set_config, query, COMMIT: four awaited round trips',
   'pool.query, generic plan': 'pool.query on connections with plan_cache_mode = force_generic_plan',
-  'queryAsTenant, generic plan':
-    "queryAsTenant with { genericPlan: true } (plan_cache_mode set transaction-locally in the same round trip), as the demo's GET /items/ runs",
 }
 
 export interface LibraryMeasurement {
@@ -44,8 +48,10 @@ export interface LibraryPhaseResult {
   /** Per caller count: each variant's throughput over pool.query's, one ratio per round. */
   readonly ratios: readonly {
     callers: number
-    ratio: Record<'queryAsTenant' | 'withTenant' | 'naive', Spread>
-    /** queryAsTenant over pool.query when both run with cached generic plans. */
+    ratio: Record<'queryAsTenant' | 'queryAsTenant, advisor off' | 'withTenant' | 'naive', Spread>
+    /** withTenant over the plain transaction (same round trips, no context, no RLS). */
+    transaction: Spread
+    /** queryAsTenant (default options) over pool.query on connections forced to cached generic plans. */
     generic: Spread
   }[]
   /**
@@ -58,29 +64,41 @@ export interface LibraryPhaseResult {
 type Operation = (tenant: BenchTenant) => Promise<unknown[]>
 
 function operations(pool: pg.Pool, genericPool: pg.Pool, limit: number): Record<LibraryVariant, Operation> {
-  const values = (tenant: BenchTenant) => [tenant.id, null, limit]
+  const values = (tenant: BenchTenant) => [tenant.id, limit]
   const list = { name: 'bench_library_items', text: LIST_ITEMS_SQL }
+  const listOff = { name: 'bench_library_items_off', text: LIST_ITEMS_SQL, genericPlan: false }
   const plain = { name: 'bench_library_plain', text: LIST_PLAIN_ITEMS_SQL }
   return {
     'pool.query': async (tenant) => (await pool.query({ ...plain, values: values(tenant) })).rows,
     queryAsTenant: async (tenant) =>
       (await queryAsTenant(pool, { tenantId: tenant.id }, { ...list, values: values(tenant) })).rows,
+    'queryAsTenant, advisor off': async (tenant) =>
+      (await queryAsTenant(pool, { tenantId: tenant.id }, { ...listOff, values: values(tenant) })).rows,
     'pool.query, generic plan': async (tenant) =>
       (await genericPool.query({ ...plain, values: values(tenant) })).rows,
-    'queryAsTenant, generic plan': async (tenant) =>
-      (
-        await queryAsTenant(
-          pool,
-          { tenantId: tenant.id },
-          { ...list, values: values(tenant), genericPlan: true },
-        )
-      ).rows,
     withTenant: (tenant) =>
       withTenant(
         pool,
         { tenantId: tenant.id },
         async (tx) => (await tx.query({ ...list, values: values(tenant) })).rows,
       ),
+    'plain transaction': async (tenant) => {
+      const client = await pool.connect()
+      let broken: Error | undefined
+      try {
+        const [, result] = await PipelinedBatch.run(client, [
+          { text: 'BEGIN' },
+          { ...plain, values: values(tenant) },
+        ])
+        await client.query('COMMIT')
+        return result!.rows
+      } catch (error) {
+        broken = error as Error
+        throw error
+      } finally {
+        client.release(broken)
+      }
+    },
     naive: async (tenant) => {
       const client = await pool.connect()
       let broken: Error | undefined
@@ -196,10 +214,12 @@ export async function runLibraryPhase(context: BenchContext): Promise<LibraryPha
       callers,
       ratio: {
         queryAsTenant: ratio('queryAsTenant'),
+        'queryAsTenant, advisor off': ratio('queryAsTenant, advisor off'),
         withTenant: ratio('withTenant'),
         naive: ratio('naive'),
       },
-      generic: ratio('queryAsTenant, generic plan', 'pool.query, generic plan'),
+      transaction: ratio('withTenant', 'plain transaction'),
+      generic: ratio('queryAsTenant', 'pool.query, generic plan'),
     }
   })
   return { poolSize: options.poolSize, measurements, ratios, planCache }
@@ -210,11 +230,15 @@ async function readPlanCache(pool: pg.Pool): Promise<LibraryPhaseResult['planCac
   try {
     const { rows } = await client.query<{ name: string; custom_plans: string; generic_plans: string }>(
       `SELECT name, custom_plans, generic_plans FROM pg_prepared_statements
-        WHERE name IN ('bench_library_items', 'bench_library_plain') ORDER BY name`,
+        WHERE name IN ('bench_library_items', 'bench_library_items_off', 'bench_library_plain') ORDER BY name`,
     )
+    const labels: Record<string, string> = {
+      bench_library_items: 'GET /items/ statement (RLS), default options',
+      bench_library_items_off: 'GET /items/ statement (RLS), advisor off',
+      bench_library_plain: 'baseline statement (no RLS)',
+    }
     return rows.map((row) => ({
-      statement:
-        row.name === 'bench_library_items' ? 'GET /items/ statement (RLS)' : 'baseline statement (no RLS)',
+      statement: labels[row.name] ?? row.name,
       customPlans: Number(row.custom_plans),
       genericPlans: Number(row.generic_plans),
     }))

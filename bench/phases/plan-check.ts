@@ -114,15 +114,15 @@ export async function checkPlans(
         pool,
         { tenantId: tenant.id },
         async (tx) => {
-          await tx.query(`PREPARE bench_plan_route (uuid, text, integer) AS ${LIST_ITEMS_SQL}`)
-          await tx.query(`PREPARE bench_plan_policy (text, integer) AS ${LIST_ITEMS_POLICY_ONLY_SQL}`)
+          await tx.query(`PREPARE bench_plan_route (uuid, integer) AS ${LIST_ITEMS_SQL}`)
+          await tx.query(`PREPARE bench_plan_policy (integer) AS ${LIST_ITEMS_POLICY_ONLY_SQL}`)
           const executions = {
             route: await tx.query<{ sql: string }>(
-              `SELECT format('EXPLAIN (FORMAT JSON) EXECUTE bench_plan_route (%L, NULL, %L)', $1::text, $2::text) AS sql`,
+              `SELECT format('EXPLAIN (FORMAT JSON) EXECUTE bench_plan_route (%L, %L)', $1::text, $2::text) AS sql`,
               [tenant.id, String(limit)],
             ),
             'policy only': await tx.query<{ sql: string }>(
-              `SELECT format('EXPLAIN (FORMAT JSON) EXECUTE bench_plan_policy (NULL, %L)', $1::text) AS sql`,
+              `SELECT format('EXPLAIN (FORMAT JSON) EXECUTE bench_plan_policy (%L)', $1::text) AS sql`,
               [String(limit)],
             ),
           }

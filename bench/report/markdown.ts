@@ -49,24 +49,35 @@ function whereTheCostGoes(results: BenchResults): string[] {
         'The machine is saturated at this concurrency, so throughput follows total CPU per request.',
     )
   }
-  const items = library.planCache.find((p) => p.statement.startsWith('GET'))
   const top = Math.max(...options.libraryCallers)
-  const rate = (variant: string) =>
+  const variantCpu = (variant: string) =>
     median(
-      library.measurements.filter((m) => m.callers === top && m.variant === variant).map((m) => m.perSecond),
+      library.measurements
+        .filter((m) => m.callers === top && m.variant === variant)
+        .map((m) => m.cpu.postgresUs)
+        .filter((v): v is number => v !== undefined),
     )
   const ratios = library.ratios.find((r) => r.callers === top)
-  if (items && items.customPlans > items.genericPlans && ratios) {
-    const speedup = rate('pool.query, generic plan') / rate('pool.query')
+  const advised = library.planCache.find((p) => p.statement.endsWith('default options'))
+  const off = library.planCache.find((p) => p.statement.endsWith('advisor off'))
+  if (ratios && advised && off) {
+    const [before, after, base] = [
+      variantCpu('queryAsTenant, advisor off'),
+      variantCpu('queryAsTenant'),
+      variantCpu('pool.query'),
+    ]
+    const us = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} µs` : 'not measured')
     bullets.push(
       'Left to its default, PostgreSQL plans the list statement again on every execution (on one connection: ' +
-        `${items.customPlans} custom plans from the default variants, ${items.genericPlans} generic from the ` +
-        '`genericPlan` variant; the baseline statement likewise): with `LIMIT $3` and the optional cursor, the ' +
-        'generic plan is estimated dearer than a plan for the actual values, so the plan cache never switches. ' +
-        "Planning the RLS policies is most of rowfence's extra PostgreSQL time: with a cached generic " +
-        `plan on both sides (\`plan_cache_mode = force_generic_plan\`), queryAsTenant runs at ` +
-        `${formatRatio(ratios.generic)} of pool.query instead of ${formatRatio(ratios.ratio.queryAsTenant)}, and ` +
-        `pool.query itself at ${speedup.toFixed(2)}× its default speed.`,
+        `${off.customPlans} custom and ${off.genericPlans} generic plans with the advisor off): with \`LIMIT $2\` ` +
+        'the generic plan is estimated dearer than a plan for the actual values, so its plan cache never switches, ' +
+        "and planning the RLS policies is most of the isolation's PostgreSQL time. With default options the plan " +
+        "advisor samples the statement, finds that every custom plan has the generic plan's shape (an index scan of " +
+        `(tenant_id, title)) and runs it on the cached generic plan (same connection: ${advised.genericPlans} generic, ` +
+        `${advised.customPlans} custom plans). PostgreSQL CPU per query at ${top} callers: ${us(before)} before, ` +
+        `${us(after)} after, against ${us(base)} for pool.query; throughput ${formatRatio(ratios.ratio['queryAsTenant, advisor off'])} ` +
+        `of pool.query before, ${formatRatio(ratios.ratio.queryAsTenant)} after (${formatRatio(ratios.generic)} ` +
+        'of pool.query when that one is forced to generic plans too).',
     )
   }
   return bullets.length ? [bullets.map((b) => `- ${b}`).join('\n')] : ['Not measured in this run.']
@@ -165,9 +176,11 @@ export function renderMarkdown(results: BenchResults): string {
         'callers',
         'pool.query queries/s',
         'queryAsTenant',
+        'queryAsTenant, advisor off',
         'withTenant',
+        'withTenant vs plain transaction',
         'naive',
-        'queryAsTenant vs pool.query, both with generic plans',
+        'queryAsTenant vs pool.query with forced generic plans',
       ],
       library.ratios.map((r) => [
         String(r.callers),
@@ -177,7 +190,9 @@ export function renderMarkdown(results: BenchResults): string {
             .map((m) => m.perSecond),
         ).toFixed(0),
         formatRatio(r.ratio.queryAsTenant),
+        formatRatio(r.ratio['queryAsTenant, advisor off']),
         formatRatio(r.ratio.withTenant),
+        formatRatio(r.transaction),
         formatRatio(r.ratio.naive),
         formatRatio(r.generic),
       ]),

@@ -2,13 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Pool } from 'pg'
 import { inTransaction, TENANT_SETTING, USER_SETTING, withClient } from '@rowfence/core'
 import { tenantOf } from '../plugins/authenticate.ts'
-import {
-  ITEMS_DEFAULT_LIMIT,
-  itemsListResponse,
-  itemsQuerystring,
-  listItems,
-  type ItemsQuery,
-} from './items.ts'
+import { itemsListResponse, itemsQuerystring, itemsPage, type ItemsQuery } from './items.ts'
 
 /**
  * Only for `npm run bench`: the raw app-role pool the comparison routes use. These routes exist to
@@ -19,11 +13,15 @@ export interface BenchRoutesOptions {
 }
 
 /** The no-isolation baseline: a copy of `items` without RLS that the bench creates (schema `bench`). */
-const listPlainItems = {
-  name: 'bench_items_plain_list',
-  text: listItems.text.replace('FROM items\n', 'FROM bench.items_plain\n'),
+function plainPage(
+  tenantId: string | number | bigint,
+  query: ItemsQuery,
+): { name: string; text: string; values: unknown[] } {
+  const page = itemsPage(tenantId, query)
+  const text = page.text.replace('FROM items\n', 'FROM bench.items_plain\n')
+  if (text === page.text) throw new Error('bench: the items list statement changed shape')
+  return { ...page, name: `bench_plain_${page.name}`, text }
 }
-if (listPlainItems.text === listItems.text) throw new Error('bench: the items list statement changed shape')
 
 const setContext = {
   name: 'bench_naive_set_context',
@@ -46,10 +44,7 @@ export function benchRoutes(app: FastifyInstance, options: BenchRoutesOptions): 
     { schema },
     async function listPlainBaseline(request) {
       const tenant = tenantOf(request)
-      const { rows } = await pool.query({
-        ...listPlainItems,
-        values: [tenant.tenantId, request.query.after ?? null, request.query.limit ?? ITEMS_DEFAULT_LIMIT],
-      })
+      const { rows } = await pool.query(plainPage(tenant.tenantId, request.query))
       return rows
     },
   )
@@ -63,14 +58,7 @@ export function benchRoutes(app: FastifyInstance, options: BenchRoutesOptions): 
       return withClient(pool, (client) =>
         inTransaction(client, async () => {
           await client.query({ ...setContext, values: [tenant.tenantId, tenant.userId ?? ''] })
-          const { rows } = await client.query({
-            ...listItems,
-            values: [
-              tenant.tenantId,
-              request.query.after ?? null,
-              request.query.limit ?? ITEMS_DEFAULT_LIMIT,
-            ],
-          })
+          const { rows } = await client.query(itemsPage(tenant.tenantId, request.query))
           return rows
         }),
       )
