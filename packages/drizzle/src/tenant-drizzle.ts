@@ -16,6 +16,12 @@ export interface TenantDrizzleOptions<
   readonly contextConfig?: TenantContextConfig | undefined
   /** `set-local` on Citus (see ContextMode in @rowfence/core). */
   readonly contextMode?: ContextMode | undefined
+  /**
+   * Behind a transaction-mode pooler that does not keep prepared statements (PgBouncer < 1.21, RDS Proxy,
+   * Supavisor): every statement goes out unnamed. Otherwise statements with parameters are prepared once
+   * per connection and planned by rowfence's plan advisor.
+   */
+  readonly pooler?: boolean | undefined
 }
 
 export type TenantDrizzleDatabase<TSchema extends Record<string, unknown> = Record<string, never>> =
@@ -43,8 +49,8 @@ export function createTenantDrizzle<TSchema extends Record<string, unknown> = Re
   pool: Pool,
   options: TenantDrizzleOptions<TSchema> = {},
 ): TenantDrizzleDatabase<TSchema> {
-  const { contextConfig, contextMode, ...config } = options
-  const client = new TenantPool(pool, { contextConfig, contextMode })
+  const { contextConfig, contextMode, pooler, ...config } = options
+  const client = new TenantPool(pool, { contextConfig, contextMode, pooler })
   const db = drizzle({
     ...config,
     client: client as unknown as Pool,

@@ -22,6 +22,12 @@ export interface TenantPostgresDialectConfig {
   readonly contextConfig?: TenantContextConfig | undefined
   /** `set-local` on Citus (see ContextMode in @rowfence/core). */
   readonly contextMode?: ContextMode | undefined
+  /**
+   * Behind a transaction-mode pooler that does not keep prepared statements (PgBouncer < 1.21, RDS Proxy,
+   * Supavisor): every statement goes out unnamed. Otherwise statements with parameters are prepared once
+   * per connection and planned by rowfence's plan advisor.
+   */
+  readonly pooler?: boolean | undefined
 }
 
 /**
@@ -39,6 +45,7 @@ export class TenantPostgresDialect implements Dialect {
     this.tenantPool = new TenantPool(config.pool, {
       contextConfig: config.contextConfig,
       contextMode: config.contextMode,
+      pooler: config.pooler,
     })
     this.#dialect = new PostgresDialect({
       pool: this.tenantPool as unknown as Pool,

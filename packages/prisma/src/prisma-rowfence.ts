@@ -10,6 +10,12 @@ export interface PrismaRowfenceOptions extends PrismaPgOptions {
   readonly contextConfig?: TenantContextConfig | undefined
   /** `set-local` on Citus (see ContextMode in @rowfence/core). */
   readonly contextMode?: ContextMode | undefined
+  /**
+   * Behind a transaction-mode pooler that does not keep prepared statements (PgBouncer < 1.21, RDS Proxy,
+   * Supavisor): every statement goes out unnamed. Otherwise statements with parameters are prepared once
+   * per connection and planned by rowfence's plan advisor.
+   */
+  readonly pooler?: boolean | undefined
 }
 
 /**
@@ -30,8 +36,8 @@ export class PrismaRowfence implements SqlDriverAdapterFactory {
   readonly #factory: PrismaPg
 
   constructor(pool: Pool, options: PrismaRowfenceOptions = {}) {
-    const { contextConfig, contextMode, ...pgOptions } = options
-    this.tenantPool = new TenantPool(pool, { contextConfig, contextMode })
+    const { contextConfig, contextMode, pooler, ...pgOptions } = options
+    this.tenantPool = new TenantPool(pool, { contextConfig, contextMode, pooler })
     this.#factory = new PrismaPg(this.tenantPool as unknown as Pool, pgOptions)
     this.adapterName = this.#factory.adapterName
   }

@@ -1,6 +1,7 @@
 import type { QueryResult, QueryResultRow } from 'pg'
 import Result from 'pg/lib/result.js'
 import utils from 'pg/lib/utils.js'
+import { MAX_AUTO_PREPARED } from './statement-names.ts'
 
 /** One statement of a batch. A `name` makes it a prepared statement, parsed once per connection. */
 export interface BatchStatement {
@@ -10,6 +11,11 @@ export interface BatchStatement {
   readonly rowMode?: 'array' | undefined
   /** Per-statement type parsers (node-postgres `types`); the connection's parsers otherwise. */
   readonly types?: unknown
+  /**
+   * A name rowfence gave (see autoNamed): sent unnamed instead when the connection already holds
+   * MAX_AUTO_PREPARED prepared statements.
+   */
+  readonly autoPrepare?: boolean | undefined
 }
 
 /** The parts of node-postgres' Connection a submittable drives (see pg/lib/query.js). */
@@ -80,7 +86,15 @@ export class PipelinedBatch {
   }
 
   #write(connection: WireConnection, statement: BatchStatement): void {
-    const name = statement.name ?? ''
+    let name = statement.name ?? ''
+    if (
+      statement.autoPrepare &&
+      name !== '' &&
+      connection.parsedStatements[name] !== statement.text &&
+      Object.keys(connection.parsedStatements).length >= MAX_AUTO_PREPARED
+    ) {
+      name = ''
+    }
     if (name === '' || connection.parsedStatements[name] !== statement.text) {
       if (name !== '') {
         // Closing a statement that does not exist is not an error; this makes a re-parse after an earlier

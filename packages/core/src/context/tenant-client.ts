@@ -1,4 +1,5 @@
 import type { QueryResult } from 'pg'
+import { autoNamed } from './statement-names.ts'
 import type { TenantQueryConfig, TenantTransaction } from './with-tenant.ts'
 
 type Callback = (error: Error | null, result?: QueryResult) => void
@@ -32,7 +33,8 @@ export function createTenantClient(tx: TenantTransaction): TenantClient {
       const config =
         typeof query === 'string' ? { text: query } : (query as TenantQueryConfig & { callback?: Callback })
       callback ??= typeof query === 'object' ? (query as { callback?: Callback }).callback : undefined
-      const promise = tx.query(config as TenantQueryConfig, values as readonly unknown[] | undefined)
+      const args = values as readonly unknown[] | undefined
+      const promise = tx.query(autoNamed(config as TenantQueryConfig, args), args)
       if (!callback) return promise
       const done = callback
       promise.then(

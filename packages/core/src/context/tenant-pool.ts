@@ -7,6 +7,7 @@ import { poolOf } from './nested.ts'
 import { contextModeOf, type ContextMode, type ContextModeOptions } from './context-statements.ts'
 import type { TenantContext } from './tenant-context.ts'
 import { isSubmittable } from './tenant-client.ts'
+import { autoNamed } from './statement-names.ts'
 import { classifyTransactionControl } from './transaction-control.ts'
 import {
   currentTransaction,
@@ -40,6 +41,12 @@ export function currentTenantScope(): TenantContext | undefined {
 export interface TenantPoolOptions extends ContextModeOptions {
   /** Id types, setting names and claims (see defineContextConfig). */
   readonly contextConfig?: TenantContextConfig | undefined
+  /**
+   * Pooler mode (see PoolerOptions in withTenant): every statement goes out unnamed. Without it, the ORM's
+   * statements with parameters are prepared under a name derived from their text (see autoNamed), so the
+   * plan advisor can give them cached generic plans.
+   */
+  readonly pooler?: boolean | undefined
 }
 
 function toConfig(query: unknown): TenantQueryConfig {
@@ -106,12 +113,14 @@ export class TenantPool extends pg.Pool {
   readonly #pool: pg.Pool
   readonly #contextConfig: TenantContextConfig | undefined
   readonly #contextMode: ContextMode
+  readonly #pooler: boolean
 
   constructor(pool: pg.Pool, options: TenantPoolOptions = {}) {
     super({ ...pool.options, max: 0 })
     this.#pool = pool
     this.#contextConfig = options.contextConfig
     this.#contextMode = contextModeOf(options)
+    this.#pooler = options.pooler === true
   }
 
   /** The wrapped pool. */
@@ -138,6 +147,7 @@ export class TenantPool extends pg.Pool {
     return withTenant(this.#pool, context, async (tx) => await fn(tx), {
       contextConfig: this.#contextConfig,
       contextMode: this.#contextMode,
+      pooler: this.#pooler,
       ...options,
     })
   }
@@ -159,9 +169,10 @@ export class TenantPool extends pg.Pool {
         }),
       )
     }
-    return queryAsTenant(this.#pool, context, config, values, {
+    return queryAsTenant(this.#pool, context, autoNamed(config, values), values, {
       contextConfig: this.#contextConfig,
       contextMode: this.#contextMode,
+      pooler: this.#pooler,
     })
   }
 
@@ -266,7 +277,7 @@ export class TenantPoolClient {
       return { command: control.kind.toUpperCase(), rowCount: null, rows: [], fields: [], oid: 0 }
     }
     const tx = await own.tx!
-    return tx.query(config, values)
+    return tx.query(autoNamed(config, values), values)
   }
 
   #start(own: OwnTransaction): Promise<TenantTransaction> {

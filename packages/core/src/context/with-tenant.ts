@@ -33,6 +33,8 @@ export interface TenantQueryConfig {
    * for hot statements whose best plan does not depend on the parameter values; it ends with the statement.
    */
   readonly genericPlan?: boolean | undefined
+  /** @internal Named by rowfence, not by the caller (see autoNamed). */
+  readonly autoPrepare?: boolean | undefined
 }
 
 export interface TenantQueryable {
@@ -317,13 +319,14 @@ export class TenantTransaction implements TenantQueryable {
       return results.at(-1) as QueryResult<R>
     }
     const client = this.#client ?? (await this.#ready!)
-    if (planSwitch) {
+    if (planSwitch || statement.autoPrepare) {
       const results = await PipelinedBatch.run(client, statements)
-      this.#switched(planSwitch, results[0])
-      return results[1] as QueryResult<R>
+      this.#switched(planSwitch, results.at(-2))
+      return results.at(-1) as QueryResult<R>
     }
     const config: Record<string, unknown> = { ...statement }
     delete config.genericPlan
+    delete config.autoPrepare
     return client.query<R>(config as never)
   }
 
