@@ -53,6 +53,7 @@ export {
   type PlanChoice,
   type PlanChoiceReport,
 } from './context/plan-advisor.ts'
+export { AUTO_STATEMENT_PREFIX, MAX_AUTO_PREPARED } from './context/statement-names.ts'
 export { type ContextMode, type ContextModeOptions } from './context/context-statements.ts'
 export {
   defineContextConfig,

@@ -206,13 +206,17 @@ export function normalizeContextWith(
  */
 export function customContextStatement(
   settings: readonly (readonly [string, string])[],
-  genericPlan: boolean | undefined,
+  plan: PlanCacheMode | boolean | undefined,
 ): { name: string; text: string; values: string[] } {
+  const mode = plan === true ? 'generic' : plan === false ? undefined : plan
   const calls = settings.map((_, index) => `set_config($${2 * index + 1}, $${2 * index + 2}, true)`)
-  if (genericPlan) calls.push(`set_config('plan_cache_mode', 'force_generic_plan', true)`)
+  if (mode) calls.push(`set_config('plan_cache_mode', 'force_${mode}_plan', true)`)
   return {
-    name: `rowfence_set_context_${settings.length}${genericPlan ? '_generic' : ''}`,
+    name: `rowfence_set_context_${settings.length}${mode ? `_${mode}` : ''}`,
     text: `SELECT ${calls.join(', ')}`,
     values: settings.flat(),
   }
 }
+
+/** A plan_cache_mode rowfence sets transaction-locally: `force_generic_plan` or `force_custom_plan`. */
+export type PlanCacheMode = 'generic' | 'custom'

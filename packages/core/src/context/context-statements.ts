@@ -1,6 +1,6 @@
 import { qualifiedName } from '../sql/identifier.ts'
 import { quoteLiteral } from '../sql/literal.ts'
-import { customContextStatement, type NormalizedContext } from './context-config.ts'
+import { customContextStatement, type NormalizedContext, type PlanCacheMode } from './context-config.ts'
 import type { BatchStatement } from './pipelined-batch.ts'
 import { TENANT_SETTING, USER_SETTING } from './tenant-context.ts'
 
@@ -23,12 +23,20 @@ export interface ContextRendering {
   readonly mode: ContextMode
   readonly pooler: boolean
   readonly genericPlan: boolean | undefined
+  /** Custom plans for the rest of the transaction (the plan advisor found that the values matter). */
+  readonly customPlan?: boolean | undefined
 }
 
 /** Sets both settings transaction-locally; values are bind parameters, never SQL text. */
 const setContextStatement = {
   name: 'rowfence_set_context',
   text: `SELECT set_config('${TENANT_SETTING}', $1, true), set_config('${USER_SETTING}', $2, true)`,
+} as const
+
+/** The same, plus custom plans for the rest of the (implicit or explicit) transaction. */
+const setContextCustomStatement = {
+  name: 'rowfence_set_context_custom',
+  text: `${setContextStatement.text}, set_config('plan_cache_mode', 'force_custom_plan', true)`,
 } as const
 
 /** The same, plus generic plans for the rest of the (implicit or explicit) transaction. */
@@ -54,11 +62,11 @@ function settingPairs(settings: NormalizedContext): readonly (readonly [string, 
  * quoted by quoteLiteral (SET takes no bind parameters). Unnamed: each carries a tenant's value, so a
  * prepared statement per value would only fill the connection's statement cache.
  */
-function setLocalStatements(settings: NormalizedContext, genericPlan: boolean | undefined): BatchStatement[] {
+function setLocalStatements(settings: NormalizedContext, plan: PlanCacheMode | undefined): BatchStatement[] {
   const statements: BatchStatement[] = settingPairs(settings).map(([name, value]) => ({
     text: `SET LOCAL ${qualifiedName(...name.split('.'))} = ${quoteLiteral(value)}`,
   }))
-  if (genericPlan) statements.push({ text: 'SET LOCAL plan_cache_mode = force_generic_plan' })
+  if (plan) statements.push({ text: `SET LOCAL plan_cache_mode = force_${plan}_plan` })
   return statements
 }
 
@@ -67,15 +75,29 @@ export function contextStatements(
   settings: NormalizedContext,
   rendering: ContextRendering,
 ): BatchStatement[] {
-  const genericPlan = rendering.pooler ? false : rendering.genericPlan
-  if (rendering.mode === 'set-local') return [...setLocalStatements(settings, genericPlan)]
+  const plan = planCacheMode(rendering)
+  if (rendering.mode === 'set-local') return [...setLocalStatements(settings, plan)]
   if (settings.settings) {
-    const custom = customContextStatement(settings.settings, genericPlan)
+    const custom = customContextStatement(settings.settings, plan)
     return [rendering.pooler ? { text: custom.text, values: custom.values } : custom]
   }
   const values = [settings.tenantId, settings.userId]
   if (rendering.pooler) return [{ text: setContextStatement.text, values }]
-  return [{ ...(genericPlan ? setContextGenericStatement : setContextStatement), values }]
+  const named =
+    plan === 'generic'
+      ? setContextGenericStatement
+      : plan === 'custom'
+        ? setContextCustomStatement
+        : setContextStatement
+  return [{ ...named, values }]
+}
+
+/** The plan_cache_mode a rendering asks for: none in pooler mode (unnamed statements are planned anyway). */
+function planCacheMode(rendering: ContextRendering): PlanCacheMode | undefined {
+  if (rendering.pooler) return undefined
+  if (rendering.genericPlan) return 'generic'
+  if (rendering.customPlan) return 'custom'
+  return undefined
 }
 
 /** Whether the mode needs an explicit transaction block around the context (set-local does). */

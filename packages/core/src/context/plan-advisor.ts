@@ -35,6 +35,8 @@ interface Entry {
   agreeing: number
   readonly seen: Set<string>
   genericShape: string | undefined
+  /** A decision for custom plans that rowfence enforces (force_custom_plan), not PostgreSQL's own choice. */
+  force: boolean
   sampling: boolean
   lastSample: number
   reason: string | undefined
@@ -42,8 +44,8 @@ interface Entry {
 
 /** What to do with one execution. */
 export interface PlanAdvice {
-  /** Run it with the cached generic plan. */
-  readonly generic: boolean
+  /** `generic`: the cached generic plan; `custom`: a custom plan for every execution; undefined: PostgreSQL's choice. */
+  readonly plan: 'generic' | 'custom' | undefined
   /** Take a sample after it (see PlanAdvisor.sample); pass this advice back. */
   readonly sample: boolean
   /** @internal */
@@ -107,6 +109,51 @@ export function planShape(plan: PlanNode): string {
   }
   walk(plan, 0)
   return parts.join('\n')
+}
+
+/** A sample whose custom plan scans at most this many rows (estimated) agrees whatever its shape. */
+const SMALL_SAMPLE_ROWS = 200
+
+/** The estimated rows of the largest scan in a plan (InitPlans aside). */
+function largestScan(plan: PlanNode): number {
+  let largest = 0
+  const walk = (node: PlanNode): void => {
+    if (node['Parent Relationship'] === 'InitPlan') return
+    if (node['Relation Name'] !== undefined)
+      largest = Math.max(largest, Number(node['Plan Rows'] ?? Infinity))
+    for (const child of node.Plans ?? []) walk(child)
+  }
+  walk(plan)
+  return largest
+}
+
+/**
+ * The first Filter (or Join Filter) of the generic plan that holds a parameter: how many rows that plan reads
+ * then depends on the value, which the sampled values may not show (a status that is 0.05% of the rows).
+ */
+function parameterFilter(plan: PlanNode): string | undefined {
+  let found: string | undefined
+  const walk = (node: PlanNode): void => {
+    if (found !== undefined || node['Parent Relationship'] === 'InitPlan') return
+    for (const key of ['Filter', 'Join Filter']) {
+      const value = node[key]
+      if (typeof value === 'string' && /\$\d/.test(value)) {
+        found = `${key}: ${value}`
+        return
+      }
+    }
+    for (const child of node.Plans ?? []) walk(child)
+  }
+  walk(plan)
+  return found
+}
+
+/** The first line where two plan shapes differ, for the report. */
+function firstDifference(custom: string, generic: string): string {
+  const [a, b] = [custom.split('\n'), generic.split('\n')]
+  const index = a.findIndex((line, i) => line !== b[i])
+  const at = index === -1 ? a.length : index
+  return `custom: ${a[at] ?? '(end)'}; generic: ${b[at] ?? '(end)'}`
 }
 
 function planOf(result: QueryResult | undefined): PlanNode {
@@ -185,6 +232,7 @@ export class PlanAdvisor {
         agreeing: 0,
         seen: new Set(),
         genericShape: undefined,
+        force: false,
         sampling: false,
         lastSample: 0,
         reason: undefined,
@@ -202,7 +250,9 @@ export class PlanAdvisor {
     if (entry.choice === 'learning' && entry.executions >= LEARNING_LIMIT && !entry.sampling) {
       this.#decide(entry)
     }
-    return { generic: entry.choice === 'generic', sample, entry, valuesKey: values }
+    const plan =
+      entry.choice === 'generic' ? 'generic' : entry.choice === 'custom' && entry.force ? 'custom' : undefined
+    return { plan, sample, entry, valuesKey: values }
   }
 
   /** The sample was not taken (the unit of work rolled back): another execution may take it. */
@@ -227,19 +277,30 @@ export class PlanAdvisor {
       if (needGeneric) {
         // Once per statement. The simple protocol: with the extended one the $n would need values, and
         // values make it a custom plan. No context needed: a generic plan does not depend on its value.
-        const generic = await client.query(`EXPLAIN (GENERIC_PLAN, FORMAT JSON, COSTS OFF) ${statement.text}`)
-        entry.genericShape = planShape(planOf(generic))
+        const generic = planOf(await client.query(`EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement.text}`))
+        entry.genericShape = planShape(generic)
+        const filter = parameterFilter(generic)
+        if (filter !== undefined) {
+          this.#keepCustom(entry, `a parameter only filters rows in the generic plan (${filter})`)
+          return
+        }
       }
       const results = await PipelinedBatch.run(client, [
         ...context,
-        { text: `EXPLAIN (FORMAT JSON, COSTS OFF) ${statement.text}`, values: statement.values },
+        { text: `EXPLAIN (FORMAT JSON) ${statement.text}`, values: statement.values },
       ])
-      const custom = planShape(planOf(results[context.length]))
+      const plan = planOf(results[context.length])
+      const custom = planShape(plan)
       entry.seen.add(advice.valuesKey)
       entry.lastSample = entry.executions
-      if (custom !== entry.genericShape) {
-        entry.choice = 'custom'
-        entry.reason = 'a custom plan differed from the generic plan for some parameter values'
+      // A custom plan of its own for a handful of rows (a small tenant's Sort over a Bitmap scan, say) is
+      // no reason to stay custom: the generic plan reaches those rows through its index conditions, which
+      // hold every parameter.
+      if (custom !== entry.genericShape && largestScan(plan) > SMALL_SAMPLE_ROWS) {
+        this.#keepCustom(
+          entry,
+          `a custom plan differed from the generic plan for some parameter values (${firstDifference(custom, entry.genericShape ?? '')})`,
+        )
       } else {
         entry.agreeing += 1
         if (entry.choice === 'learning' && entry.agreeing >= SAMPLES_TO_DECIDE) this.#decide(entry)
@@ -255,6 +316,12 @@ export class PlanAdvisor {
     } finally {
       entry.sampling = false
     }
+  }
+
+  #keepCustom(entry: Entry, reason: string): void {
+    entry.choice = 'custom'
+    entry.force = true
+    entry.reason = reason
   }
 
   #decide(entry: Entry): void {

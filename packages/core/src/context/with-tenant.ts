@@ -1,7 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
 import { RowfenceError } from '../errors.ts'
-import { normalizeContextWith, type NormalizedContext, type TenantContextConfig } from './context-config.ts'
+import {
+  normalizeContextWith,
+  type NormalizedContext,
+  type PlanCacheMode,
+  type TenantContextConfig,
+} from './context-config.ts'
 import {
   contextModeOf,
   contextStatements,
@@ -107,17 +112,13 @@ function toStatement(
 
 const activeTransaction = new AsyncLocalStorage<TenantTransaction>()
 
-/** Switches to generic plans for the statements that follow in the transaction, returning the mode before. */
-const capturePlanModeStatement: BatchStatement = {
-  name: 'rowfence_plan_generic_capture',
-  text: `SELECT current_setting('plan_cache_mode') AS previous, set_config('plan_cache_mode', 'force_generic_plan', true)`,
-}
-const genericPlanModeStatement: BatchStatement = {
-  name: 'rowfence_plan_generic',
-  text: `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`,
-}
-const restorePlanModeStatement = {
-  name: 'rowfence_plan_restore',
+/** Sets plan_cache_mode for the statements that follow in the transaction, returning the mode before. */
+const capturePlanModeStatement = {
+  name: 'rowfence_plan_mode_capture',
+  text: `SELECT current_setting('plan_cache_mode') AS previous, set_config('plan_cache_mode', $1, true)`,
+} as const
+const setPlanModeStatement = {
+  name: 'rowfence_plan_mode',
   text: `SELECT set_config('plan_cache_mode', $1, true)`,
 } as const
 
@@ -151,7 +152,7 @@ export class TenantTransaction implements TenantQueryable {
   /** Whether the plan advisor decides per statement (no `genericPlans` option, set-config mode, not pooler). */
   readonly #advised: boolean
   /** plan_cache_mode on the server as far as this transaction knows ('unknown' after a savepoint rollback). */
-  #planMode: 'default' | 'generic' | 'unknown'
+  #planMode: PlanCacheMode | 'default' | 'unknown'
   /** plan_cache_mode before this transaction first switched it. */
   #previousPlanMode: string | undefined
   /** A plan sample the advisor asked for, taken after COMMIT on this connection. */
@@ -285,7 +286,7 @@ export class TenantTransaction implements TenantQueryable {
         })
       }
       // Rolling back to a savepoint also undoes a plan_cache_mode switch made after it.
-      if (control.kind === 'rollback' && this.#planMode === 'generic') this.#planMode = 'unknown'
+      if (control.kind === 'rollback' && this.#planMode !== 'default') this.#planMode = 'unknown'
       const result =
         control.kind === 'commit'
           ? await this.query(`RELEASE SAVEPOINT ${name}`)
@@ -310,7 +311,13 @@ export class TenantTransaction implements TenantQueryable {
     const advice = this.#advise(statement)
     // plan_cache_mode only matters to statements with parameters (PostgreSQL caches the others anyway).
     const planSwitch = statement.values?.length
-      ? this.#planSwitch(statement.genericPlan ?? advice?.generic ?? false)
+      ? this.#planSwitch(
+          statement.genericPlan === true
+            ? 'generic'
+            : statement.genericPlan === false
+              ? 'default'
+              : (advice?.plan ?? 'default'),
+        )
       : undefined
     const statements = planSwitch ? [planSwitch, statement] : [statement]
     if (this.#state === 'pending') {
@@ -346,21 +353,22 @@ export class TenantTransaction implements TenantQueryable {
    * statement, or undefined when it is there already. Only the advisor switches back and forth; with
    * `genericPlans: true` the whole transaction runs generic (set with the context).
    */
-  #planSwitch(generic: boolean): BatchStatement | undefined {
-    if (this.#genericPlans) return undefined
-    if (generic && this.#planMode !== 'generic') {
-      this.#planMode = 'generic'
-      return this.#previousPlanMode === undefined ? capturePlanModeStatement : genericPlanModeStatement
-    }
-    if (!generic && this.#planMode !== 'default' && this.#previousPlanMode !== undefined) {
+  #planSwitch(target: PlanCacheMode | 'default'): BatchStatement | undefined {
+    if (this.#genericPlans || target === this.#planMode) return undefined
+    if (target === 'default') {
+      if (this.#previousPlanMode === undefined) return undefined
       this.#planMode = 'default'
-      return { ...restorePlanModeStatement, values: [this.#previousPlanMode] }
+      return { ...setPlanModeStatement, values: [this.#previousPlanMode] }
     }
-    return undefined
+    this.#planMode = target
+    const value = [`force_${target}_plan`]
+    return this.#previousPlanMode === undefined
+      ? { ...capturePlanModeStatement, values: value }
+      : { ...setPlanModeStatement, values: value }
   }
 
   #switched(planSwitch: BatchStatement | undefined, result: QueryResult | undefined): void {
-    if (planSwitch !== capturePlanModeStatement) return
+    if (planSwitch?.name !== capturePlanModeStatement.name) return
     const previous = (result?.rows[0] as { previous?: unknown } | undefined)?.previous
     if (typeof previous === 'string') this.#previousPlanMode = previous
   }
@@ -375,7 +383,7 @@ export class TenantTransaction implements TenantQueryable {
       try {
         result = await fn(this)
       } catch (error) {
-        if (this.#planMode === 'generic') this.#planMode = 'unknown'
+        if (this.#planMode !== 'default') this.#planMode = 'unknown'
         await this.query(`ROLLBACK TO SAVEPOINT ${savepoint}`)
         throw error
       }
@@ -560,7 +568,8 @@ export async function queryAsTenant<R extends QueryResultRow = QueryResultRow>(
   const batch = singleStatementBatch(settings, statement, {
     mode,
     pooler,
-    genericPlan: statement.genericPlan ?? advice?.generic,
+    genericPlan: statement.genericPlan ?? advice?.plan === 'generic',
+    customPlan: advice?.plan === 'custom',
   })
   let connection: CheckedOutClient
   try {
