@@ -3,6 +3,7 @@ import type { LatencyPhaseResult } from './phases/latency.ts'
 import type { LibraryPhaseResult } from './phases/library.ts'
 import type { MemoryPhaseResult } from './phases/memory.ts'
 import type { OrmPhaseResult } from './phases/orm.ts'
+import type { PlanRegressionResult } from './phases/plan-regression.ts'
 import type { ScalePhaseResult } from './phases/scale.ts'
 import type { BenchOptions } from './options.ts'
 import type { MachineInfo } from './report/machine.ts'
@@ -36,6 +37,7 @@ export interface BenchResults {
   }
   readonly http: HttpPhaseResult
   readonly scale: ScalePhaseResult
+  readonly planRegression: PlanRegressionResult
   readonly memory: MemoryPhaseResult
   readonly library: LibraryPhaseResult
   readonly latency: LatencyPhaseResult

@@ -20,12 +20,13 @@ import { runLibraryPhase } from './phases/library.ts'
 import { runMemoryPhase } from './phases/memory.ts'
 import { runOrmPhase } from './phases/orm.ts'
 import { checkPlans, PlanRegressionError } from './phases/plan-check.ts'
+import { DefaultPlanRegressionError, runPlanRegressionPhase } from './phases/plan-regression.ts'
 import { runScalePhase, SCALE_LIMIT } from './phases/scale.ts'
 import { benchChart } from './report/bench-chart.ts'
 import { describeMachine } from './report/machine.ts'
 import { CHART_FILE, renderMarkdown } from './report/markdown.ts'
 import { ormTargets } from './report/orm-section.ts'
-import { evaluateTargets } from './report/targets.ts'
+import { evaluateTargets, planRegressionTarget } from './report/targets.ts'
 import type { BenchResults } from './results.ts'
 import { signTokens } from './scenarios.ts'
 import { startServerGroup } from './server/server-group.ts'
@@ -82,6 +83,7 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
 
     const plans = await checkPlans(database.appUrl, scaleTenants(shape), SCALE_LIMIT)
     log(`plans: ${plans.length} EXPLAINs keep tenant_id as an Index Cond`)
+    const planRegression = await runPlanRegressionPhase(database, shape, options.preset, log)
 
     const postgresCpu = await PostgresCpu.open(database.appUrl)
     const hotTenants = pickEvenly(shape.tenants, options.hotTenants)
@@ -132,7 +134,11 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
       log,
     })
 
-    const targets = [...evaluateTargets({ http, library, latency, scale, memory }), ...ormTargets(orm)]
+    const targets = [
+      ...evaluateTargets({ http, library, latency, scale, memory }),
+      planRegressionTarget(planRegression),
+      ...ormTargets(orm),
+    ]
     return {
       startedAt,
       seconds: (performance.now() - started) / 1000,
@@ -153,6 +159,7 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
       },
       http,
       scale,
+      planRegression,
       memory,
       library,
       latency,
@@ -189,7 +196,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0
   } catch (error) {
-    if (error instanceof PlanRegressionError) {
+    if (error instanceof PlanRegressionError || error instanceof DefaultPlanRegressionError) {
       console.error(`\nPLAN REGRESSION: ${error.message}`)
       return 1
     }

@@ -1,5 +1,6 @@
 import { LIBRARY_DESCRIPTIONS, LIBRARY_VARIANTS } from '../phases/library.ts'
 import { ormSection } from './orm-section.ts'
+import { planRegressionSection } from './plan-regression-section.ts'
 import type { BenchResults, TargetResult } from '../results.ts'
 import { SCENARIO_DESCRIPTIONS, SCENARIO_PATHS, SCENARIOS, type Scenario } from '../scenarios.ts'
 import { formatRatio, median } from '../stats.ts'
@@ -275,6 +276,8 @@ export function renderMarkdown(results: BenchResults): string {
       ]),
     ),
   )
+
+  push(planRegressionSection(results.planRegression))
 
   push(
     '## Memory',

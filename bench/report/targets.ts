@@ -2,6 +2,7 @@ import type { HttpPhaseResult } from '../phases/http.ts'
 import type { LatencyPhaseResult } from '../phases/latency.ts'
 import type { LibraryPhaseResult } from '../phases/library.ts'
 import type { MemoryPhaseResult } from '../phases/memory.ts'
+import type { PlanRegressionResult } from '../phases/plan-regression.ts'
 import type { ScalePhaseResult } from '../phases/scale.ts'
 import type { TargetResult } from '../results.ts'
 import { formatRatio, median } from '../stats.ts'
@@ -146,4 +147,21 @@ export function evaluateTargets(phases: {
         },
   )
   return targets
+}
+
+/** Issue 17: no plan regression for the largest, median and smallest tenant and a skewed status column. */
+export function planRegressionTarget(result: PlanRegressionResult): TargetResult {
+  const target =
+    `default plan ≤ ${result.limit}× the custom plan for the largest/median/smallest tenant and a ` +
+    '95%/0.05% status column'
+  if (result.cases.length === 0) return notMeasured('Plan regression', target, 'no cases')
+  const worst = result.cases.reduce((a, b) => (b.ratio > a.ratio ? b : a))
+  return {
+    name: 'Plan regression',
+    target,
+    measured:
+      `worst ${worst.ratio.toFixed(2)}× (${worst.statement}, ${worst.tenant} tenant, ${worst.params}); ` +
+      `${result.cases.filter((c) => c.ok).length}/${result.cases.length} cases within`,
+    met: result.cases.every((c) => c.ok),
+  }
 }

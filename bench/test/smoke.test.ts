@@ -70,6 +70,7 @@ describe('npm run bench -- --smoke', () => {
       '## Latency with the database one (simulated) network hop away',
       '## Scale',
       '### Plans (EXPLAIN as the app role inside withTenant)',
+      '## Plan regression: the default path against custom plans',
       '## Memory',
       '## ORM adapters (Drizzle, Kysely, Prisma)',
       '## Machine and settings',
@@ -84,6 +85,7 @@ describe('npm run bench -- --smoke', () => {
       'Latency',
       'Scale p50',
       'Scale plan',
+      'Plan regression',
       'Memory',
       'ORM drizzle: vs recipe',
       'ORM kysely: vs no RLS',
@@ -134,6 +136,20 @@ describe('npm run bench -- --smoke', () => {
     expect(results.scale.plans).toHaveLength(12)
     expect(results.scale.plans.filter((p) => !p.verdict.ok)).toEqual([])
     expect(results.targets.find((t) => t.name === 'Scale plan')?.met).toBe(true)
+  })
+
+  it('compared the default path with custom plans: 12 cases, none regressed, the advisor decided', async () => {
+    const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as BenchResults
+    const { planRegression } = results
+    expect(planRegression.orders.rows).toBeGreaterThan(0)
+    expect(planRegression.cases).toHaveLength(12)
+    for (const c of planRegression.cases) {
+      expect(c.defaultMs, `${c.statement} ${c.tenant} ${c.params}`).toBeGreaterThan(0)
+      expect(c.ok, `${c.statement} ${c.tenant} ${c.params}`).toBe(true)
+    }
+    expect(planRegression.choices.map((c) => c.name).sort()).toEqual(['list_items', 'orders_by_status'])
+    for (const c of planRegression.choices) expect(c.choice).not.toBe('learning')
+    expect(results.targets.find((t) => t.name === 'Plan regression')?.met).toBe(true)
   })
 
   it('draws the chart: one bar per scenario and concurrency, for throughput and p99', async () => {
