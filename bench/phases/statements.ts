@@ -12,3 +12,8 @@ export const LIST_PLAIN_ITEMS_SQL = LIST_ITEMS_SQL.replace('FROM items\n', 'FROM
 /** The same list with no tenant predicate at all: only the RLS policy filters. Values: limit. */
 export const LIST_ITEMS_POLICY_ONLY_SQL = `SELECT id, title, tenant_id FROM items
          ORDER BY title LIMIT $1`
+
+/** The demo's next pages (`listItemsAfter`): a keyset cursor the index takes. Values: tenant id, cursor, limit. */
+export const LIST_ITEMS_AFTER_SQL = `SELECT id, title, tenant_id FROM items
+         WHERE tenant_id = $1 AND title > $2
+         ORDER BY title LIMIT $3`

@@ -147,7 +147,11 @@ describe('npm run bench -- --smoke', () => {
       expect(c.defaultMs, `${c.statement} ${c.tenant} ${c.params}`).toBeGreaterThan(0)
       expect(c.ok, `${c.statement} ${c.tenant} ${c.params}`).toBe(true)
     }
-    expect(planRegression.choices.map((c) => c.name).sort()).toEqual(['list_items', 'orders_by_status'])
+    expect(planRegression.choices.map((c) => c.name).sort()).toEqual([
+      'list_items',
+      'list_items_after',
+      'orders_by_status',
+    ])
     for (const c of planRegression.choices) expect(c.choice).not.toBe('learning')
     expect(results.targets.find((t) => t.name === 'Plan regression')?.met).toBe(true)
   })
