@@ -30,6 +30,7 @@ const LEARNING_LIMIT = 64
 
 interface Entry {
   readonly name: string
+  readonly text: string
   executions: number
   choice: PlanChoice
   agreeing: number
@@ -186,7 +187,7 @@ function valuesKey(values: readonly unknown[]): string {
  * When the custom plans of SAMPLES_TO_DECIDE distinct parameter sets all have the generic plan's shape
  * (same scans, indexes, joins and index conditions), the statement switches to the generic plan; one
  * sample that differs (a skewed value, a partial index, a range the index can take) keeps it on custom
- * plans for good. Decisions live in this process, per statement name and text.
+ * plans for good. Decisions live in this process, per statement name (and text).
  */
 export class PlanAdvisor {
   readonly #entries = new Map<string, Entry>()
@@ -222,11 +223,12 @@ export class PlanAdvisor {
    */
   advise(statement: BatchStatement): PlanAdvice | undefined {
     if (!this.#enabled || statement.name === undefined || !statement.values?.length) return undefined
-    const key = `${statement.name}\0${statement.text}`
-    let entry = this.#entries.get(key)
-    if (!entry) {
+    let entry = this.#entries.get(statement.name)
+    if (entry?.text !== statement.text) {
+      // A new statement, or a name reused for another text (node-postgres re-parses it): start over.
       entry = {
         name: statement.name,
+        text: statement.text,
         executions: 0,
         choice: 'learning',
         agreeing: 0,
@@ -237,14 +239,18 @@ export class PlanAdvisor {
         lastSample: 0,
         reason: undefined,
       }
-      this.#entries.set(key, entry)
+      this.#entries.set(statement.name, entry)
     }
     entry.executions += 1
-    const values = valuesKey(statement.values)
     let sample = false
+    let values = ''
     if (!entry.sampling) {
-      if (entry.choice === 'learning') sample = !entry.seen.has(values)
-      else if (entry.choice === 'generic') sample = entry.executions - entry.lastSample >= RESAMPLE_EVERY
+      if (entry.choice === 'learning') {
+        values = valuesKey(statement.values)
+        sample = !entry.seen.has(values)
+      } else if (entry.choice === 'generic') {
+        sample = entry.executions - entry.lastSample >= RESAMPLE_EVERY
+      }
     }
     if (sample) entry.sampling = true
     if (entry.choice === 'learning' && entry.executions >= LEARNING_LIMIT && !entry.sampling) {
