@@ -313,12 +313,14 @@ export class PlanAdvisor {
       }
     } catch (error) {
       const code = (error as { code?: unknown }).code
+      // A lost connection says nothing about the plans: a later execution samples again.
+      if (typeof code !== 'string' || code.startsWith('08') || code.startsWith('57')) return
       entry.choice = 'custom'
       // 42601 from a server before PostgreSQL 16 (no EXPLAIN (GENERIC_PLAN)): PostgreSQL's own choice, as before.
       entry.reason =
         code === '42601' && needGeneric
           ? 'the server has no EXPLAIN (GENERIC_PLAN) (PostgreSQL 16+)'
-          : `the plans could not be compared (${typeof code === 'string' ? code : 'no SQLSTATE'})`
+          : `the plans could not be compared (${code})`
     } finally {
       entry.sampling = false
     }

@@ -24,6 +24,19 @@ export function autoNamed<
   },
 >(config: C, values: readonly unknown[] | undefined): C {
   if (config.name !== undefined || !(values ?? config.values)?.length) return config
-  const digest = createHash('sha256').update(config.text).digest('base64url').slice(0, 24)
-  return { ...config, name: `${AUTO_STATEMENT_PREFIX}${digest}`, autoPrepare: true } as C
+  return { ...config, name: nameOf(config.text), autoPrepare: true } as C
+}
+
+/** Names already computed, so a hot statement is hashed once; cleared when it grows past a bound. */
+const names = new Map<string, string>()
+const MAX_REMEMBERED = 2048
+
+function nameOf(text: string): string {
+  let name = names.get(text)
+  if (name === undefined) {
+    name = `${AUTO_STATEMENT_PREFIX}${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`
+    if (names.size >= MAX_REMEMBERED) names.clear()
+    names.set(text, name)
+  }
+  return name
 }
