@@ -13,6 +13,7 @@ describe('the context statements, rendered in one place for both modes', () => {
         name: 'rowfence_set_context',
         text: "SELECT set_config('rowfence.tenant_id', $1, true), set_config('rowfence.user_id', $2, true)",
         values: [tenantId, userId],
+        discardRows: true,
       },
     ])
   })

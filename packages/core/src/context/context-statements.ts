@@ -77,19 +77,24 @@ export function contextStatements(
 ): BatchStatement[] {
   const plan = planCacheMode(rendering)
   if (rendering.mode === 'set-local') return [...setLocalStatements(settings, plan)]
+  // Nothing reads what set_config() returns: no Describe, rows dropped unparsed.
   if (settings.settings) {
     const custom = customContextStatement(settings.settings, plan)
-    return [rendering.pooler ? { text: custom.text, values: custom.values } : custom]
+    return [
+      rendering.pooler
+        ? { text: custom.text, values: custom.values, discardRows: true }
+        : { ...custom, discardRows: true },
+    ]
   }
   const values = [settings.tenantId, settings.userId]
-  if (rendering.pooler) return [{ text: setContextStatement.text, values }]
+  if (rendering.pooler) return [{ text: setContextStatement.text, values, discardRows: true }]
   const named =
     plan === 'generic'
       ? setContextGenericStatement
       : plan === 'custom'
         ? setContextCustomStatement
         : setContextStatement
-  return [{ ...named, values }]
+  return [{ ...named, values, discardRows: true }]
 }
 
 /** The plan_cache_mode a rendering asks for: none in pooler mode (unnamed statements are planned anyway). */

@@ -16,6 +16,8 @@ export interface BatchStatement {
    * MAX_AUTO_PREPARED prepared statements.
    */
   readonly autoPrepare?: boolean | undefined
+  /** Its rows are not needed (the context statement): no Describe is sent and rows are dropped unparsed. */
+  readonly discardRows?: boolean | undefined
 }
 
 /** The parts of node-postgres' Connection a submittable drives (see pg/lib/query.js). */
@@ -110,7 +112,7 @@ export class PipelinedBatch {
       values: statement.values ?? [],
       valueMapper: utils.prepareValue,
     })
-    connection.describe({ type: 'P', name: '' })
+    if (!statement.discardRows) connection.describe({ type: 'P', name: '' })
     connection.execute({ portal: '', rows: 0 })
   }
 
@@ -120,7 +122,7 @@ export class PipelinedBatch {
 
   handleDataRow(message: { fields: unknown[] }): void {
     const result = this.#current()
-    if (!result || this.#error) return
+    if (!result || this.#error || this.#statements[this.#index]?.discardRows) return
     try {
       result.addRow(result.parseRow(message.fields))
     } catch (error) {
