@@ -31,7 +31,8 @@ export interface ContextAttack {
   readonly leaves: 'A' | 'nobody'
 }
 
-const setConfig = (setting: string, value: string, local = true) =>
+/** `set_config(setting, value, local)` with both as literals, as an injection writes it. */
+export const setConfig = (setting: string, value: string, local = true) =>
   `set_config(${quoteLiteral(setting)}, ${quoteLiteral(value)}, ${local})`
 
 const settingAttack = (name: string, setting: string, leaves: ContextAttack['leaves']): ContextAttack => ({

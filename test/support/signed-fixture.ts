@@ -96,13 +96,16 @@ export async function createNotesDatabase(options: { signed?: boolean } = {}): P
 export const forged = (tenantId: string, signingKey = guessedKey, nowMs = Date.now()): string =>
   signContext({ tenantId, userId: '', claims: {} }, { key: signingKey }, nowMs)
 
-/** A's genuine signed value with the payload re-encoded for tenant `to`, the signature kept. */
-export function splice(from: string, to: string): string {
-  const genuine = signContext({ tenantId: from, userId: a1, claims: {} }, { key })
-  const [version, id, payload, mac] = genuine.split('.')
+/** A signed `value` with the payload re-encoded for tenant `to` instead of `from`, the signature kept. */
+export function respliced(value: string, from: string, to: string): string {
+  const [version, id, payload, mac] = value.split('.')
   const json = Buffer.from(payload!, 'hex').toString('utf8').replace(from, to)
   return [version, id, Buffer.from(json, 'utf8').toString('hex'), mac].join('.')
 }
+
+/** A's genuine signed value with B's (or any) tenant id spliced into the payload, the signature kept. */
+export const splice = (from: string, to: string): string =>
+  respliced(signContext({ tenantId: from, userId: a1, claims: {} }, { key }), from, to)
 
 /** Context values an attacker in A's transaction might set to become B: none verifies. */
 export const forgedValues: readonly (readonly [string, () => string])[] = [
