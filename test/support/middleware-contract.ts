@@ -1,11 +1,11 @@
 import { currentTransaction, RowfenceError, TenantPool, type TenantContext } from '@rowfence/core'
-import { jwtResolver, type HeaderSource } from '@rowfence/http'
-import { SignJWT } from 'jose'
+import type { HeaderSource } from '@rowfence/http'
 import type pg from 'pg'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { tenantA as A, tenantB as B } from './orm-fixture.ts'
 import { requestFixtureSql } from './request-fixture.ts'
 import { createTestDatabase, type TestDatabase } from './test-database.ts'
+import { testResolver, tokenFor } from './test-tokens.ts'
 
 /** A framework-neutral route: the framework test wires `handle` into a real route of its app. */
 export interface ContractRoute {
@@ -39,21 +39,6 @@ export interface ContractServerOptions {
 }
 
 export type ContractServerFactory = (options: ContractServerOptions) => Promise<ContractServer>
-
-const secret = 'contract-test-secret-of-at-least-32-bytes!'
-const issuer = 'https://issuer.test'
-const audience = 'rowfence-contract'
-
-async function tokenFor(tenantId: string, overrides: { audience?: string; expired?: boolean } = {}) {
-  const jwt = new SignJWT({ tenant_id: tenantId })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('00000000-0000-4000-8000-00000000000a')
-    .setIssuer(issuer)
-    .setAudience(overrides.audience ?? audience)
-    .setIssuedAt()
-  jwt.setExpirationTime(overrides.expired ? Math.floor(Date.now() / 1000) - 60 : '5m')
-  return jwt.sign(new TextEncoder().encode(secret))
-}
 
 /** Resolves when `count` callers have arrived: two requests meet in the middle of their transactions. */
 function barrier(count: number): () => Promise<void> {
@@ -203,7 +188,7 @@ export function describeMiddlewareContract(framework: string, createServer: Cont
       tenantPool.current = new TenantPool(pool)
       server = await createServer({
         database: pool,
-        resolve: jwtResolver({ secret, algorithms: ['HS256'], audience, issuer }),
+        resolve: testResolver(),
         routes,
         report: () => undefined,
       })
