@@ -14,7 +14,11 @@ export const probeCommand: Command = {
 
 As the app role, with tenant A's context, tries for every tenant table to read, insert, update, delete,
 plant a row in, re-parent a row under and probe the unique keys of tenant B, to attach a trigger and to
-truncate; each attempt is reported as blocked or LEAKED with its statement. Everything runs in ONE
+truncate; then, as an SQL injection would, to forge the context: set_config of the tenant setting to B
+inside a statement and before a write, RESET, SET ROLE, and on a signed context a value forged with a
+guessed key, an unknown key, expired, or A's own value with B's id spliced in. Each attempt is reported
+as blocked or LEAKED with its statement; on a plain context the set_config forgeries are reported as
+forged (the context-forgeable advisory, with its fix), which does not fail the run. Everything runs in ONE
 transaction that is always rolled back (sequences still advance); the probe refuses to run when it
 cannot guarantee that. Connect as a role that may SET ROLE to the app role and can see both tenants'
 rows (the owner or a superuser). Exit 0 when every attempt is blocked, 1 on any leak, 2 on usage errors

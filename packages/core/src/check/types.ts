@@ -146,6 +146,11 @@ export interface FunctionInfo {
   readonly appCanExecute: boolean
   /** Relations a `BEGIN ATOMIC` body depends on (tracked by PostgreSQL). */
   readonly dependsOn: readonly number[]
+  /**
+   * SECURITY DEFINER functions only: the relations its body reads (`FROM` / `JOIN` a name that resolves),
+   * and whether the app role may SELECT each (a verifier's key table must be unreadable to it).
+   */
+  readonly bodyTables: ReadonlyArray<{ readonly name: string; readonly appCanRead: boolean }>
   readonly isSystem: boolean
 }
 

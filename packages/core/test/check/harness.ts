@@ -31,6 +31,14 @@ export interface CheckHarness {
 
 export const CTX = '(SELECT rowfence.current_tenant_id())'
 
+/**
+ * Findings other than the `context-forgeable` advisory (info): every fixture here, like the demo, uses the
+ * plain context, which that rule reports once per context function (see context-forgeable.test.ts).
+ */
+export function isolationFindings(findings: readonly Finding[]): Finding[] {
+  return findings.filter((finding) => finding.ruleId !== 'context-forgeable')
+}
+
 export function describeFindings(findings: readonly Finding[], ruleId: string): string[] {
   return findings
     .filter((finding) => finding.ruleId === ruleId)

@@ -209,6 +209,9 @@ SELECT DISTINCT rw.ev_class AS view_oid, vn.nspname AS view_schema, v.relname AS
   JOIN pg_namespace rn ON rn.oid = rc.relnamespace
  WHERE vn.nspname NOT IN ('pg_catalog', 'information_schema') AND vn.nspname NOT LIKE 'pg\\_%'`
 
+/** `FROM` / `JOIN` followed by a (qualified, maybe quoted) name, as a PostgreSQL regular expression literal. */
+const bodyTablePattern = String.raw`'\m(?:from|join)\s+((?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))?)'`
+
 function functionsSql(versionNum: number): string {
   // BEGIN ATOMIC bodies (PostgreSQL 14+) are stored as a tree; read them back as text.
   const source =
@@ -226,6 +229,16 @@ SELECT p.oid, n.nspname AS schema, p.proname AS name,
        ARRAY(SELECT d.refobjid FROM pg_depend d
               WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                 AND d.refclassid = 'pg_class'::regclass) AS depends_on,
+       CASE WHEN p.prosecdef AND l.lanname NOT IN ('internal', 'c') THEN ARRAY(
+         SELECT DISTINCT jsonb_build_object('name', c.oid::regclass::text,
+                                            'appCanRead', has_table_privilege($2::oid, c.oid, 'SELECT'))
+           FROM regexp_matches(${source}, ${bodyTablePattern}, 'gi') AS m(parts)
+           CROSS JOIN LATERAL parse_ident(m.parts[1], false) AS i(names)
+           JOIN pg_namespace cn ON cn.nspname = CASE WHEN cardinality(i.names) = 2 THEN i.names[1] END
+                               OR (cardinality(i.names) = 1 AND cn.nspname = ANY (current_schemas(false)))
+           JOIN pg_class c ON c.relnamespace = cn.oid AND c.relname = i.names[cardinality(i.names)]
+                          AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+       ELSE '{}' END AS body_tables,
        NOT (${systemSchemaFilter}) AS is_system
   FROM pg_proc p
   JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -511,6 +524,9 @@ export async function introspect(client: ClientBase, options: IntrospectOptions)
         ownerBypassesRls: Boolean(row.owner_bypasses_rls),
         appCanExecute: Boolean(row.app_can_execute),
         dependsOn: (row.depends_on as number[]) ?? [],
+        bodyTables: ((row.body_tables as Array<{ name: string; appCanRead: boolean }> | null) ?? []).map(
+          (table) => ({ name: String(table.name), appCanRead: Boolean(table.appCanRead) }),
+        ),
         isSystem: Boolean(row.is_system),
       }
       return [info.oid, info]

@@ -9,14 +9,18 @@
  * transaction, a trigger that can commit elsewhere through dblink and the like, or a connection that
  * does not keep one backend for the transaction). Sequences advance (PostgreSQL never rolls them back).
  */
+import { createHash, randomBytes } from 'node:crypto'
 import type { ClientBase, Pool } from 'pg'
+import { TENANT_SETTING } from '../../context/tenant-context.ts'
 import { fromDatabaseError, RowfenceError } from '../../errors.ts'
 import { qualifiedName, quoteIdentifier } from '../../sql/identifier.ts'
 import { quoteLiteral } from '../../sql/literal.ts'
+import { signedContext, type SignedContextFacts } from '../analysis/context-trust.ts'
 import { analyze, type PolicyAnalyzer } from '../analysis/policy-analysis.ts'
 import { introspect } from '../catalog/introspect.ts'
 import { tenantTables } from '../catalog/relations.ts'
 import { introspectOptions, type CheckOptions } from '../check-database.ts'
+import { contextForgeable, signedContextFix } from '../rules/context-forgeable.ts'
 import { surrogateKind } from '../rules/unique-without-tenant.ts'
 import type { CatalogSnapshot, Relation } from '../types.ts'
 
@@ -31,8 +35,21 @@ export type ProbeKind =
   | 'unique-probe'
   | 'trigger'
   | 'truncate'
+  | 'forge-set-config'
+  | 'forge-write'
+  | 'forge-reset'
+  | 'forge-set-role'
+  | 'forge-guessed-key'
+  | 'forge-unknown-key'
+  | 'forge-expired'
+  | 'forge-spliced'
 
-export type ProbeOutcome = 'blocked' | 'leaked' | 'skipped'
+/**
+ * `forged`: a forge probe switched tenant through a plain context setting, as the rule
+ * `context-forgeable` says it can (an advisory finding, not a leak: isolation then rests on the app
+ * having no SQL injection). A forgery that gets through a signed context is `leaked`.
+ */
+export type ProbeOutcome = 'blocked' | 'leaked' | 'skipped' | 'forged'
 
 export interface ProbeResult {
   /** `schema.table`. */
@@ -43,6 +60,9 @@ export interface ProbeResult {
   readonly statement: string
   /** What happened: rows seen or changed, the SQLSTATE that stopped it, or why it was skipped. */
   readonly detail: string
+  /** `forged` results: the rule they confirm (`context-forgeable`) and its fix. */
+  readonly ruleId?: string | undefined
+  readonly fix?: string | undefined
 }
 
 export interface ProbeContext {
@@ -73,6 +93,8 @@ export interface ProbeReport {
   readonly context: string
   readonly results: readonly ProbeResult[]
   readonly leaked: readonly ProbeResult[]
+  /** Forge probes that switched tenant through a plain setting (see `ProbeOutcome`); they do not fail a run. */
+  readonly forged: readonly ProbeResult[]
   readonly durationMs: number
 }
 
@@ -190,7 +212,8 @@ async function probeInTransaction(
     )
   }
   const analysis = analyze(snapshot)
-  const context = probeContextSql(analysis, options.context)
+  const signed = options.context ? null : signedContext(analysis)
+  const context = signed ? await signedSetter(client, signed) : plainSetter(analysis, options.context)
   const wanted = new Set(options.tables ?? [])
   const tables = tenantTables(snapshot).filter(
     (table) => wanted.size === 0 || wanted.has(table.name) || wanted.has(table.displayName),
@@ -233,7 +256,7 @@ async function probeInTransaction(
   const results: ProbeResult[] = []
   for (const plan of plans) {
     results.push(
-      ...(await probeTable(client, snapshot, plan.table, plan.sample, plan.parents, context.sql, plan.pair)),
+      ...(await probeTable(client, snapshot, plan.table, plan.sample, plan.parents, context, plan.pair)),
     )
   }
   if ((await identity()) !== before) {
@@ -248,8 +271,100 @@ async function probeInTransaction(
     context: context.description,
     results,
     leaked: results.filter((result) => result.outcome === 'leaked'),
+    forged: results.filter((result) => result.outcome === 'forged'),
     durationMs: Math.round(performance.now() - started),
   }
+}
+
+/** How the probe sets a tenant's context, and what it forges. */
+interface ContextSetter {
+  /** Statements that set the context, `$1` bound to `value(tenant)`. */
+  readonly sql: readonly string[]
+  value(tenant: string): string
+  readonly description: string
+  /**
+   * Statements that set the context to a tenant (`$1` = the tenant id) and can ride inside another
+   * statement as a scalar sub-select: what an injection runs. On a signed context, the plain setting.
+   */
+  readonly forgeSql: readonly string[]
+  /** Settings RESET tries to clear (dotted names). */
+  readonly resetSettings: readonly string[]
+  /** The signed context, when the schema verifies one and the probe could read a key to sign with. */
+  readonly signed: { readonly facts: SignedContextFacts; readonly key: SigningPads } | null
+}
+
+interface SigningPads {
+  readonly id: string
+  readonly ipad: Buffer
+  readonly opad: Buffer
+  /** The database's clock (unix seconds) when the key was read: expiries are judged by it. */
+  readonly now: number
+}
+
+const dottedName = /^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)+$/
+
+function plainSetter(analysis: PolicyAnalyzer, given: ProbeContext | undefined): ContextSetter {
+  const context = probeContextSql(analysis, given)
+  return {
+    sql: context.sql,
+    value: (tenant) => tenant,
+    description: context.description,
+    forgeSql: context.sql.filter((sql) => /^\s*SELECT\b/i.test(sql)),
+    resetSettings: (given?.settings ?? analysis.tenantSettings()).filter((name) => dottedName.test(name)),
+    signed: null,
+  }
+}
+
+/**
+ * The signed context: tenant A's value is signed the way the app signs it, with the newest active key
+ * of the key table (the checking role, owner or superuser, may read it; the app role may not).
+ */
+async function signedSetter(client: ClientBase, facts: SignedContextFacts): Promise<ContextSetter> {
+  const fail = (why: string): RowfenceError =>
+    refused(
+      `the policies verify a signed context (${facts.verifier.schema}.${facts.verifier.name}()), and ${why}: ` +
+        'connect as the owner or a superuser, or pass the SQL that sets the context',
+    )
+  await client.query('SAVEPOINT rowfence_probe_keys')
+  let row: { id: string; ipad: Buffer; opad: Buffer; now: string } | undefined
+  try {
+    row = (
+      await client.query<{ id: string; ipad: Buffer; opad: Buffer; now: string }>(
+        `SELECT id, ipad, opad, floor(extract(epoch FROM statement_timestamp()))::text AS now FROM ${facts.keyTable}
+          WHERE not_after IS NULL OR not_after > statement_timestamp() ORDER BY created_at DESC, id LIMIT 1`,
+      )
+    ).rows[0]
+  } catch {
+    await client.query('ROLLBACK TO SAVEPOINT rowfence_probe_keys')
+    throw fail(`the probe cannot read its keys in ${facts.keyTable} to sign tenant A's context`)
+  }
+  await client.query('RELEASE SAVEPOINT rowfence_probe_keys')
+  if (!row) throw fail(`${facts.keyTable} holds no active key (rowfence keys --add)`)
+  const key: SigningPads = { id: row.id, ipad: row.ipad, opad: row.opad, now: Number(row.now) }
+  const setting = quoteLiteral(facts.setting)
+  return {
+    sql: [`SELECT set_config(${setting}, $1, true)`],
+    value: (tenant) => signWithPads(key, { t: tenant, u: '', c: {}, exp: key.now + 300 }),
+    description: `set_config(${setting}, <the tenant's value signed with key ${key.id}>, true)`,
+    forgeSql: [`SELECT set_config(${quoteLiteral(TENANT_SETTING)}, $1::text, true)`],
+    resetSettings: dottedName.test(facts.setting) ? [facts.setting] : [],
+    signed: { facts, key },
+  }
+}
+
+/** HMAC-SHA256 from the pads, exactly as the verifier recomputes it: `sha256(opad || sha256(ipad || m))`. */
+function signWithPads(
+  pads: Pick<SigningPads, 'ipad' | 'opad'>,
+  payload: { t: string; u: string; c: Record<string, string>; exp: number },
+  keyId: string = (pads as SigningPads).id,
+): string {
+  const body = `v1.${keyId}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('hex')}`
+  const inner = createHash('sha256')
+    .update(Buffer.concat([pads.ipad, Buffer.from(body, 'utf8')]))
+    .digest()
+  return `${body}.${createHash('sha256')
+    .update(Buffer.concat([pads.opad, inner]))
+    .digest('hex')}`
 }
 
 /** Triggers whose code could commit outside this transaction (dblink, pg_background, http calls). */
@@ -337,7 +452,7 @@ async function probeTable(
   table: Relation,
   sampleRows: Sample,
   parents: ReadonlyMap<string, Record<string, unknown> | null>,
-  contextSql: readonly string[],
+  context: ContextSetter,
   [attacker, victim]: readonly [string, string],
 ): Promise<ProbeResult[]> {
   const name = qualifiedName(table.schema, table.name)
@@ -371,26 +486,37 @@ async function probeTable(
     options: {
       context: boolean
       judge: (rows: number, firstRow: Record<string, unknown> | undefined) => boolean
+      /** Statements run (and shown) before `sql`, after the context: the stacked part of an injection. */
+      prelude?: ReadonlyArray<{ readonly sql: string; readonly params: unknown[]; readonly hidden?: boolean }>
+      /** A forge probe: getting through a plain (unsigned) context is `forged`, not `leaked`. */
+      forge?: boolean
     },
   ): Promise<void> => {
-    const statement = display(sql, params)
+    const prelude = options.prelude ?? []
+    const statement = [
+      ...prelude.filter((step) => !step.hidden).map((step) => display(step.sql, step.params)),
+      display(sql, params),
+    ].join('; ')
     await client.query('SAVEPOINT rowfence_probe')
     try {
-      if (options.context) for (const text of contextSql) await client.query(text, [attacker])
+      if (options.context) for (const text of context.sql) await client.query(text, [context.value(attacker)])
+      for (const step of prelude) await client.query(step.sql, step.params)
       const result = await client.query(sql, params)
       const rows = result.rowCount ?? 0
       const leaked = options.judge(rows, result.rows[0] as Record<string, unknown> | undefined)
+      const forged = leaked && options.forge === true && context.signed === null
       results.push({
         table: table.displayName,
         probe,
-        outcome: leaked ? 'leaked' : 'blocked',
+        outcome: forged ? 'forged' : leaked ? 'leaked' : 'blocked',
+        ...(forged ? { ruleId: contextForgeable.id, fix: signedContextFix(context.resetSettings) } : {}),
         statement,
         detail: leaked
           ? probe === 'trigger'
             ? 'the app role attached a trigger to the table'
             : probe === 'truncate'
               ? "the app role emptied every tenant's rows"
-              : `${probe === 'read' || probe === 'read-without-context' ? String((result.rows[0] as { n?: unknown })?.n ?? rows) : rows} row(s) of tenant ${victim}`
+              : `${'n' in ((result.rows[0] as object | undefined) ?? {}) ? String((result.rows[0] as { n?: unknown }).n) : rows} row(s) of tenant ${victim}`
           : `0 rows of tenant ${victim}`,
       })
     } catch (error) {
@@ -535,6 +661,108 @@ async function probeTable(
       statement: truncateSql,
       detail: 'no TRUNCATE privilege',
     })
+
+  // 7. Forge the context as the app role inside A's transaction (issue 18): what one SQL injection can run.
+  const victimReadable = table.app.select && hasVictimRows
+  const cannotRead = table.app.select ? `no rows of tenant ${victim}` : 'the app role may not SELECT'
+  const forgeWhere = (conditions: readonly string[]): string =>
+    `SELECT count(*) AS n FROM ${name} WHERE ${conditions.map((condition) => `(${condition}) IS NOT NULL`).join(' AND ')} AND ${column}::text = $1`
+  // Where the plain attempt already got through, forging proves nothing more.
+  const leakedAlready = (probe: ProbeKind): boolean =>
+    results.some((result) => result.probe === probe && result.outcome === 'leaked')
+  const already = 'leaks without forging the context (see above)'
+  if (context.forgeSql.length === 0) {
+    skip('forge-set-config', countVictim, 'the context is not set with a SELECT: nothing to inject')
+  } else if (leakedAlready('read')) {
+    skip('forge-set-config', display(forgeWhere(context.forgeSql), [victim]), already)
+  } else if (!victimReadable) {
+    skip('forge-set-config', display(forgeWhere(context.forgeSql), [victim]), cannotRead)
+  } else {
+    await attempt('forge-set-config', forgeWhere(context.forgeSql), [victim], {
+      context: true,
+      judge: readJudge,
+      forge: true,
+    })
+  }
+  if (context.forgeSql.length === 0 || !template || !table.app.insert) {
+    skip('forge-write', `INSERT INTO ${name} ...`, 'no row to copy, or the app role may not INSERT')
+  } else if (leakedAlready('insert')) {
+    skip('forge-write', `INSERT INTO ${name} ...`, already)
+  } else {
+    const { sql, params } = insertSql({ ...template, [tenantKey]: victim }, new Set([tenantKey]))
+    await attempt('forge-write', sql, params, {
+      context: true,
+      judge: (rows) => rows > 0,
+      prelude: context.forgeSql.map((text) => ({ sql: text, params: [victim] })),
+      forge: true,
+    })
+  }
+  const reset = context.resetSettings.map((setting) => ({
+    sql: `RESET ${setting.split('.').map(quoteIdentifier).join('.')}`,
+    params: [],
+  }))
+  if (reset.length === 0) skip('forge-reset', countVictim, 'no context setting to RESET')
+  else if (leakedAlready('read') || leakedAlready('read-without-context'))
+    skip('forge-reset', display(countVictim, [victim]), already)
+  else if (!victimReadable) skip('forge-reset', display(countVictim, [victim]), cannotRead)
+  else
+    await attempt('forge-reset', countVictim, [victim], { context: true, judge: readJudge, prelude: reset })
+  // SET ROLE is checked against the session user: the probe becomes the app role's session first.
+  const setRole = { sql: `SET ROLE ${quoteIdentifier(table.owner)}`, params: [] }
+  const session =
+    snapshot.checker.name === snapshot.app.name
+      ? []
+      : [
+          {
+            sql: `SET LOCAL SESSION AUTHORIZATION ${quoteIdentifier(snapshot.app.name)}`,
+            params: [],
+            hidden: true,
+          },
+        ]
+  if (leakedAlready('read')) skip('forge-set-role', display(countVictim, [victim]), already)
+  else if (!victimReadable) skip('forge-set-role', display(countVictim, [victim]), cannotRead)
+  else if (session.length > 0 && !snapshot.checker.superuser)
+    skip(
+      'forge-set-role',
+      `${setRole.sql}; ${display(countVictim, [victim])}`,
+      "needs a superuser connection: SET ROLE is checked against the session's login role",
+    )
+  else
+    await attempt('forge-set-role', countVictim, [victim], {
+      context: true,
+      judge: readJudge,
+      prelude: [...session, setRole],
+    })
+  // A signed context: values an attacker can build, set in the same statement.
+  if (context.signed) {
+    const { facts, key } = context.signed
+    const randomPads = { ipad: randomBytes(64), opad: randomBytes(64) }
+    const forB = { t: victim, u: '', c: {}, exp: key.now + 300 }
+    const genuineA = context.value(attacker).split('.')
+    const spliced = [
+      genuineA[0],
+      genuineA[1],
+      Buffer.from(
+        Buffer.from(genuineA[2] ?? '', 'hex')
+          .toString('utf8')
+          .replace(attacker, victim),
+        'utf8',
+      ).toString('hex'),
+      genuineA[3],
+    ].join('.')
+    const values: Array<[ProbeKind, string]> = [
+      ['forge-guessed-key', signWithPads(randomPads, forB, key.id)],
+      ['forge-unknown-key', signWithPads(randomPads, forB, `probe${randomBytes(4).toString('hex')}`)],
+      ['forge-expired', signWithPads(key, { ...forB, exp: key.now - 3600 }, key.id)],
+      ['forge-spliced', spliced],
+    ]
+    const signedWhere = `SELECT count(*) AS n FROM ${name} WHERE (SELECT set_config(${quoteLiteral(facts.setting)}, $2, true)) IS NOT NULL AND ${column}::text = $1`
+    for (const [probe, value] of values) {
+      if (leakedAlready('read')) skip(probe, display(signedWhere, [victim, value]), already)
+      else if (!victimReadable) skip(probe, display(signedWhere, [victim, value]), cannotRead)
+      else await attempt(probe, signedWhere, [victim, value], { context: true, judge: readJudge })
+    }
+  }
   return results
 }
 
@@ -550,14 +778,28 @@ export function formatProbeText(report: ProbeReport): string {
   for (const [table, results] of byTable) {
     lines.push('', table)
     for (const result of results) {
-      const label =
-        result.outcome === 'leaked' ? 'LEAKED ' : result.outcome === 'blocked' ? 'blocked' : 'skipped'
+      const label = { leaked: 'LEAKED ', blocked: 'blocked', skipped: 'skipped', forged: 'forged ' }[
+        result.outcome
+      ]
       lines.push(`  ${label} ${result.probe.padEnd(20)} ${result.detail}`)
-      if (result.outcome === 'leaked') lines.push(`          ${result.statement}`)
+      if (result.outcome === 'leaked' || result.outcome === 'forged') {
+        lines.push(`          ${result.statement}`)
+      }
     }
+  }
+  const [forged] = report.forged
+  if (forged) {
+    lines.push(
+      '',
+      `${contextForgeable.id} (${contextForgeable.severity}): the app role switched tenant by setting the plain context ` +
+        'itself (forged above); isolation then rests on the app having no SQL injection',
+      `  fix: ${(forged.fix ?? '').split('\n').join('\n       ')}`,
+    )
   }
   const blocked = report.results.filter((result) => result.outcome === 'blocked').length
   const skipped = report.results.filter((result) => result.outcome === 'skipped').length
-  lines.push('', `${report.leaked.length} leaked, ${blocked} blocked, ${skipped} skipped`)
+  const forgedCount =
+    report.forged.length > 0 ? `, ${report.forged.length} forged (${contextForgeable.id})` : ''
+  lines.push('', `${report.leaked.length} leaked, ${blocked} blocked, ${skipped} skipped${forgedCount}`)
   return lines.join('\n')
 }

@@ -4,6 +4,7 @@ import { citusPolicySubquery } from './citus-policy-subquery.ts'
 import { citusRestrictivePolicy } from './citus-restrictive-policy.ts'
 import { citusTenantTableNotCoLocated } from './citus-tenant-table-not-co-located.ts'
 import { citusUniqueWithoutDistributionColumn } from './citus-unique-without-distribution-column.ts'
+import { contextForgeable } from './context-forgeable.ts'
 import { contextReadPerRow } from './context-read-per-row.ts'
 import { foreignKeyWithoutTenant } from './foreign-key-without-tenant.ts'
 import { missingPolicyForCommand } from './missing-policy-for-command.ts'
@@ -23,7 +24,8 @@ import { writeNotTenantChecked } from './write-not-tenant-checked.ts'
 
 /**
  * Every rule, in the order of issue 7, plus read-not-tenant-scoped (the read-side twin of rule 5) and
- * unscoped-table-readable (issue 15), and the Citus rules (issue 14; they pass on databases without Citus).
+ * unscoped-table-readable (issue 15), context-forgeable (issue 18), and the Citus rules (issue 14; they pass
+ * on databases without Citus).
  */
 export const checkRules: readonly Rule[] = [
   rlsNotEnabled,
@@ -43,6 +45,7 @@ export const checkRules: readonly Rule[] = [
   truncateOrReferencesGranted,
   readNotTenantScoped,
   unscopedTableReadable,
+  contextForgeable,
   citusTenantTableNotCoLocated,
   citusPolicySubquery,
   citusRestrictivePolicy,

@@ -1,6 +1,7 @@
 import { quoteIdentifier } from '../../sql/identifier.ts'
 import { createFinding, tenantTables } from './finding.ts'
 import { escapeRegExp } from '../analysis/policy-analysis.ts'
+import { searchPathPinned } from '../analysis/context-trust.ts'
 import { CONTEXT_SCHEMA } from '../../schema/model.ts'
 import { isGeneratedSignUpBody, SIGN_UP_FUNCTION } from '../../schema/sign-up.ts'
 import type { Finding, FunctionInfo, Relation, Rule } from '../types.ts'
@@ -13,16 +14,6 @@ function referencePattern(table: Relation): RegExp {
     String.raw`\b(?:from|join|update|into|table|using)\s+(?:only\s+)?(?:${name(table.schema)}\s*\.\s*)?${name(table.name)}(?![\w$"])`,
     'i',
   )
-}
-
-/** search_path set on the function, pg_catalog first and pg_temp last (nothing can be slipped in before). */
-function searchPathPinned(fn: FunctionInfo): boolean {
-  const path = fn.config.find((setting) => setting.startsWith('search_path='))
-  const parts = path
-    ?.slice('search_path='.length)
-    .split(',')
-    .map((part) => part.trim().replace(/^"|"$/g, ''))
-  return parts !== undefined && parts[0] === 'pg_catalog' && parts.at(-1) === 'pg_temp'
 }
 
 /**
