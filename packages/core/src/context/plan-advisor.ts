@@ -36,6 +36,8 @@ interface Entry {
   agreeing: number
   readonly seen: Set<string>
   genericShape: string | undefined
+  /** The generic plan only walks an index in order (see streamsFromIndex). */
+  genericStreams: boolean
   /** A decision for custom plans that rowfence enforces (force_custom_plan), not PostgreSQL's own choice. */
   force: boolean
   sampling: boolean
@@ -112,20 +114,26 @@ export function planShape(plan: PlanNode): string {
   return parts.join('\n')
 }
 
-/** A sample whose custom plan scans at most this many rows (estimated) agrees whatever its shape. */
-const SMALL_SAMPLE_ROWS = 200
-
-/** The estimated rows of the largest scan in a plan (InitPlans aside). */
-function largestScan(plan: PlanNode): number {
-  let largest = 0
+/**
+ * Whether a plan is an ordered walk of one index and nothing else: Limit / Result over Index Scan or
+ * Index Only Scan with an index condition, no Sort, no join, no other scan (InitPlans aside).
+ */
+function streamsFromIndex(plan: PlanNode): boolean {
+  let ok = true
+  let scans = 0
   const walk = (node: PlanNode): void => {
-    if (node['Parent Relationship'] === 'InitPlan') return
-    if (node['Relation Name'] !== undefined)
-      largest = Math.max(largest, Number(node['Plan Rows'] ?? Infinity))
+    if (!ok || node['Parent Relationship'] === 'InitPlan') return
+    const type = node['Node Type']
+    if (type === 'Index Scan' || type === 'Index Only Scan') {
+      scans += 1
+      if (node['Index Cond'] === undefined) ok = false
+    } else if (type !== 'Limit' && type !== 'Result') {
+      ok = false
+    }
     for (const child of node.Plans ?? []) walk(child)
   }
   walk(plan)
-  return largest
+  return ok && scans === 1
 }
 
 /**
@@ -234,6 +242,7 @@ export class PlanAdvisor {
         agreeing: 0,
         seen: new Set(),
         genericShape: undefined,
+        genericStreams: false,
         force: false,
         sampling: false,
         lastSample: 0,
@@ -283,8 +292,9 @@ export class PlanAdvisor {
       if (needGeneric) {
         // Once per statement. The simple protocol: with the extended one the $n would need values, and
         // values make it a custom plan. No context needed: a generic plan does not depend on its value.
-        const generic = planOf(await client.query(`EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement.text}`))
+        const generic = planOf(await client.query(`EXPLAIN (GENERIC_PLAN, FORMAT JSON, COSTS OFF) ${statement.text}`))
         entry.genericShape = planShape(generic)
+        entry.genericStreams = streamsFromIndex(generic)
         const filter = parameterFilter(generic)
         if (filter !== undefined) {
           this.#keepCustom(entry, `a parameter only filters rows in the generic plan (${filter})`)
@@ -293,16 +303,16 @@ export class PlanAdvisor {
       }
       const results = await PipelinedBatch.run(client, [
         ...context,
-        { text: `EXPLAIN (FORMAT JSON) ${statement.text}`, values: statement.values },
+        { text: `EXPLAIN (FORMAT JSON, COSTS OFF) ${statement.text}`, values: statement.values },
       ])
       const plan = planOf(results[context.length])
       const custom = planShape(plan)
       entry.seen.add(advice.valuesKey)
       entry.lastSample = entry.executions
-      // A custom plan of its own for a handful of rows (a small tenant's Sort over a Bitmap scan, say) is
-      // no reason to stay custom: the generic plan reaches those rows through its index conditions, which
-      // hold every parameter.
-      if (custom !== entry.genericShape && largestScan(plan) > SMALL_SAMPLE_ROWS) {
+      // A generic plan that only walks an index in order, every parameter in its index conditions, reads
+      // at most the rows any plan for these values must read, and stops at the LIMIT: a custom plan that
+      // differs (a Sort over a Bitmap scan for a mid-size tenant, say) cannot be much cheaper.
+      if (custom !== entry.genericShape && !entry.genericStreams) {
         this.#keepCustom(
           entry,
           `a custom plan differed from the generic plan for some parameter values (${firstDifference(custom, entry.genericShape ?? '')})`,
