@@ -292,7 +292,9 @@ export class PlanAdvisor {
       if (needGeneric) {
         // Once per statement. The simple protocol: with the extended one the $n would need values, and
         // values make it a custom plan. No context needed: a generic plan does not depend on its value.
-        const generic = planOf(await client.query(`EXPLAIN (GENERIC_PLAN, FORMAT JSON, COSTS OFF) ${statement.text}`))
+        const generic = planOf(
+          await client.query(`EXPLAIN (GENERIC_PLAN, FORMAT JSON, COSTS OFF) ${statement.text}`),
+        )
         entry.genericShape = planShape(generic)
         entry.genericStreams = streamsFromIndex(generic)
         const filter = parameterFilter(generic)
