@@ -328,9 +328,10 @@ export class PlanAdvisor {
       // A lost connection says nothing about the plans: a later execution samples again.
       if (typeof code !== 'string' || code.startsWith('08') || code.startsWith('57')) return
       entry.choice = 'custom'
-      // 42601 from a server before PostgreSQL 16 (no EXPLAIN (GENERIC_PLAN)): PostgreSQL's own choice, as before.
+      // A server before PostgreSQL 16 has no EXPLAIN (GENERIC_PLAN): 42601 (the option), 42P02 (the $n) or
+      // 22023. PostgreSQL's own choice, as before.
       entry.reason =
-        code === '42601' && needGeneric
+        needGeneric && (code === '42601' || code === '42P02' || code === '22023')
           ? 'the server has no EXPLAIN (GENERIC_PLAN) (PostgreSQL 16+)'
           : `the plans could not be compared (${code})`
     } finally {
