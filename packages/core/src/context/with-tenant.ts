@@ -149,7 +149,7 @@ export class TenantTransaction implements TenantQueryable {
   #client_: TenantClient | undefined
   /** A failed pipelined start (see submit); reported by the next query. */
   #startError: unknown
-  /** Whether the plan advisor decides per statement (no `genericPlans` option, set-config mode, not pooler). */
+  /** Whether the plan advisor may decide per statement: no `genericPlans` option on the transaction. */
   readonly #advised: boolean
   /** plan_cache_mode on the server as far as this transaction knows ('unknown' after a savepoint rollback). */
   #planMode: PlanCacheMode | 'default' | 'unknown'
@@ -175,7 +175,7 @@ export class TenantTransaction implements TenantQueryable {
     this.#genericPlans = options.genericPlans === true
     this.#pooler = options.pooler === true
     this.#mode = contextModeOf(options)
-    this.#advised = options.genericPlans === undefined && !this.#pooler && this.#mode === 'set-config'
+    this.#advised = options.genericPlans === undefined
     this.#planMode = this.#genericPlans ? 'generic' : 'default'
     this.context = Object.freeze({ tenantId: settings.tenantId, userId: settings.userId || null })
   }
@@ -311,13 +311,7 @@ export class TenantTransaction implements TenantQueryable {
     const advice = this.#advise(statement)
     // plan_cache_mode only matters to statements with parameters (PostgreSQL caches the others anyway).
     const planSwitch = statement.values?.length
-      ? this.#planSwitch(
-          statement.genericPlan === true
-            ? 'generic'
-            : statement.genericPlan === false
-              ? 'default'
-              : (advice?.plan ?? 'default'),
-        )
+      ? this.#planSwitch(planTarget(statement.genericPlan, advice))
       : undefined
     const statements = planSwitch ? [planSwitch, statement] : [statement]
     if (this.#state === 'pending') {
@@ -339,7 +333,7 @@ export class TenantTransaction implements TenantQueryable {
 
   /** The advisor's say on a named statement of this transaction; one sample per transaction at most. */
   #advise(statement: BatchStatement & { genericPlan?: boolean | undefined }): PlanAdvice | undefined {
-    if (!this.#advised || statement.genericPlan !== undefined) return undefined
+    if (!this.#advised || !advisable(statement, this.#pooler, this.#mode)) return undefined
     const advice = planAdvisor.advise(statement)
     if (advice?.sample) {
       if (this.#sample) planAdvisor.skip(advice)
@@ -530,6 +524,15 @@ export async function commitAndRelease(
 /** @internal Runs `fn` with `tx` as the current transaction (currentTransaction(), TenantPool, ORM adapters). */
 export function runInTransaction<T>(tx: TenantTransaction, fn: () => T): T {
   return activeTransaction.run(tx, fn)
+}
+
+/** The plan_cache_mode a statement runs with: its own `genericPlan` if it has one, else the advisor's. */
+function planTarget(
+  genericPlan: boolean | undefined,
+  advice: PlanAdvice | undefined,
+): PlanCacheMode | 'default' {
+  if (genericPlan !== undefined) return genericPlan ? 'generic' : 'default'
+  return advice?.plan ?? 'default'
 }
 
 /**
