@@ -3,14 +3,16 @@
  * temporary PostgreSQL, the same generated schema (tenants, items with a tenant floor) and data, one
  * with plain context functions and one verifying the signed value. 50 callers run `queryAsTenant`
  * (one tenant's 10 items) in interleaved rounds: no RLS (a copy of the table without RLS, tenant in
- * WHERE), plain context, signed context. Prints the medians and ratios, per round.
+ * WHERE), plain context, signed context. Prints the medians and ratios, per round, then where the
+ * signed context's cost goes (PostgreSQL CPU per verification statement).
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import pg from 'pg'
-import { defineContextConfig, queryAsTenant, type TenantContextConfig } from '@rowfence/core'
+import { defineContextConfig, queryAsTenant, withTenant, type TenantContextConfig } from '@rowfence/core'
 import { addContextKey, migrate, migrationFrom } from '@rowfence/core/migrate'
 import { renderSchema, rowfenceSchema, tenantsTable, tenantTable, text, uuid } from '@rowfence/core/schema'
-import { connectionUrl, startTemporaryPostgres } from '@rowfence/tools'
+import { connectionUrl, startTemporaryPostgres, type TemporaryPostgres } from '@rowfence/tools'
+import { processCpu } from './cpu.ts'
 import { median } from './stats.ts'
 
 const CALLERS = 50
@@ -70,22 +72,28 @@ try {
       }),
       max: 20,
     })
+    // The server stops at the end while idle connections are open: not an error worth a crash.
+    pools[mode].on('error', () => {})
   }
   await admin.end()
 
-  const sql = 'SELECT id, title FROM items ORDER BY title LIMIT 10'
+  // Named statements, as an app (and the demo) sends them: parsed once per connection, and the plan
+  // advisor runs the RLS ones on their cached generic plan, like the baseline's.
+  const sql = 'SELECT id, title FROM items WHERE tenant_id = $1 ORDER BY title LIMIT 10'
+  const statement = (t: string) => ({ name: 'bench_signed_items', text: sql, values: [t] })
   const variants: Record<string, (tenantId: string) => Promise<number>> = {
     'no RLS': async (t) =>
       (
-        await pools.plain.query(
-          'SELECT id, title FROM plain_items WHERE tenant_id = $1 ORDER BY title LIMIT 10',
-          [t],
-        )
+        await pools.plain.query({
+          name: 'bench_signed_plain_items',
+          text: 'SELECT id, title FROM plain_items WHERE tenant_id = $1 ORDER BY title LIMIT 10',
+          values: [t],
+        })
       ).rows.length,
-    plain: async (t) => (await queryAsTenant(pools.plain, { tenantId: t }, sql)).rows.length,
+    plain: async (t) => (await queryAsTenant(pools.plain, { tenantId: t }, statement(t))).rows.length,
     signed: async (t) =>
       (
-        await queryAsTenant(pools.signed, { tenantId: t }, sql, [], {
+        await queryAsTenant(pools.signed, { tenantId: t }, statement(t), undefined, {
           contextConfig: signing as TenantContextConfig,
         })
       ).rows.length,
@@ -97,7 +105,7 @@ try {
   const forgedKey = defineContextConfig({
     signing: { key: { id: 'bench', secret: randomBytes(32).toString('hex') } },
   })
-  const forged = await queryAsTenant(pools.signed, { tenantId: ids[0]! }, sql, [], {
+  const forged = await queryAsTenant(pools.signed, { tenantId: ids[0]! }, statement(ids[0]!), undefined, {
     contextConfig: forgedKey,
   })
   if (forged.rows.length !== 0) throw new Error('a forged signed context saw rows')
@@ -136,7 +144,89 @@ try {
       `  plain / no RLS   ${ratio('plain', 'no RLS').toFixed(3)}×`,
     ].join('\n'),
   )
+  console.log(await verificationCost(server, pools.signed, signing as TenantContextConfig, ids[0]!))
   for (const pool of Object.values(pools)) await pool.end()
 } finally {
   await server.stop()
+}
+
+/**
+ * Where the signed context's cost goes: PostgreSQL CPU per statement (read from /proc for one backend,
+ * so machine noise hardly moves it) for statements that do only the verification, inside one signed
+ * transaction, against `SELECT 1`. The last two, run as the owner (the app role cannot read the key
+ * table), are the floor of any verification written in SQL: the key row and the HMAC alone.
+ */
+async function verificationCost(
+  server: TemporaryPostgres,
+  app: pg.Pool,
+  contextConfig: TenantContextConfig,
+  tenantId: string,
+): Promise<string> {
+  const N = Number(process.env['SIGNED_BENCH_STATEMENTS'] ?? 8000)
+  let value = ''
+  await withTenant(
+    app,
+    { tenantId },
+    async (tx) => {
+      value = (await tx.query<{ v: string }>(`SELECT current_setting('rowfence.context') AS v`)).rows[0]!.v
+    },
+    { contextConfig },
+  )
+  const owner = new pg.Client(
+    connectionUrl({
+      user: 'postgres',
+      password: server.superuserPassword,
+      port: server.port,
+      database: 'bench_signed',
+    }),
+  )
+  await owner.connect()
+  const client = await app.connect()
+  const v = `current_setting('rowfence.context', true)`
+  const statements: [string, pg.ClientBase, string][] = [
+    ['SELECT 1 (reference)', client, 'SELECT 1'],
+    ['SELECT rowfence.current_tenant_id()', client, 'SELECT rowfence.current_tenant_id()'],
+    ['SELECT rowfence.verified_context()', client, 'SELECT rowfence.verified_context()'],
+    [
+      'key row only (owner)',
+      owner,
+      `SELECT (SELECT 1 FROM rowfence.context_keys k WHERE k.id = split_part(${v}, '.', 2))`,
+    ],
+    [
+      'key row + HMAC (owner)',
+      owner,
+      `SELECT (SELECT 1 FROM rowfence.context_keys k WHERE k.id = split_part(${v}, '.', 2)
+         AND encode(sha256(k.opad || sha256(k.ipad || convert_to(left(${v}, -65), 'UTF8'))), 'hex') = right(${v}, 64))`,
+    ],
+  ]
+  const pids = new Map<pg.ClientBase, number>()
+  for (const c of [client, owner]) {
+    await c.query('BEGIN')
+    await c.query(`SELECT set_config('rowfence.context', $1, true)`, [value])
+    pids.set(c, (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid)
+  }
+  const perStatement: Record<string, number[]> = Object.fromEntries(statements.map(([label]) => [label, []]))
+  for (let round = 0; round < 4; round++) {
+    for (const [label, c, text] of statements) {
+      const query = { name: `bench_verify_${statements.findIndex(([l]) => l === label)}`, text }
+      const before = processCpu(pids.get(c)!)
+      for (let i = 0; i < N; i++) await c.query(query)
+      const after = processCpu(pids.get(c)!)
+      if (round > 0 && before && after)
+        perStatement[label]!.push(((after.seconds - before.seconds) * 1e6) / N)
+    }
+  }
+  for (const c of [client, owner]) await c.query('ROLLBACK')
+  client.release()
+  await owner.end()
+  if (perStatement['SELECT 1 (reference)']!.length === 0)
+    return 'PostgreSQL CPU per statement: /proc not readable'
+  const reference = median(perStatement['SELECT 1 (reference)']!)
+  return [
+    `PostgreSQL CPU per statement, one backend, ${N} statements × 3 rounds (medians; over SELECT 1):`,
+    ...statements.map(([label]) => {
+      const us = median(perStatement[label]!)
+      return `  ${label.padEnd(38)} ${us.toFixed(1)} µs  (+${(us - reference).toFixed(1)})`
+    }),
+  ].join('\n')
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineContextConfig, queryAsTenant, withTenant, type TenantQueryable } from '@rowfence/core'
+import { SIGNED_VALUE_CACHE_SIZE, signContextCached } from '../src/context/signed-context.ts'
 import { addContextKey, retireContextKey } from '@rowfence/core/migrate'
 import {
   A,
@@ -139,6 +140,36 @@ describe('the signed context: tenant A injects SQL to become tenant B', () => {
 
   it("B's rows are exactly as before every attack", async () => {
     expect(await notes.bNotes()).toEqual(bBefore)
+  })
+})
+
+describe('signing on the hot path', () => {
+  const signing = { key: { id: 'cache', secret: randomBytes(32).toString('hex') }, ttlSeconds: 60 }
+  const ctx = (userId: string) => ({ tenantId: A, userId, claims: {} })
+  const expiryOf = (value: string): number =>
+    (JSON.parse(Buffer.from(value.split('.')[2]!, 'hex').toString('utf8')) as { exp: number }).exp
+
+  it('reuses a value while half its validity is left, then signs a fresh one', () => {
+    const t0 = 1_800_000_000_000
+    const first = signContextCached(ctx('u1'), 'A/u1', signing, t0)
+    expect(signContextCached(ctx('u1'), 'A/u1', signing, t0 + 29_000)).toBe(first)
+    const other = signContextCached(ctx('u2'), 'A/u2', signing, t0 + 29_000)
+    expect(other).not.toBe(first)
+    const renewed = signContextCached(ctx('u1'), 'A/u1', signing, t0 + 30_000)
+    expect(renewed).not.toBe(first)
+    expect(expiryOf(renewed) - expiryOf(first)).toBe(30)
+    // whatever is handed out has at least half the TTL left
+    expect(expiryOf(first) * 1000 - (t0 + 29_000)).toBeGreaterThanOrEqual(30_000)
+  })
+
+  it('stays bounded: the oldest context is signed again after the cache is full', () => {
+    const bounded = { key: signing.key, ttlSeconds: 60 }
+    const t0 = 1_800_000_000_000
+    const first = signContextCached(ctx('u0'), 'first', bounded, t0)
+    for (let i = 0; i < SIGNED_VALUE_CACHE_SIZE; i++) {
+      signContextCached(ctx(`u${i}`), `ctx ${i}`, bounded, t0)
+    }
+    expect(signContextCached(ctx('u0'), 'first', bounded, t0 + 1000)).not.toBe(first)
   })
 })
 

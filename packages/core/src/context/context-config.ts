@@ -1,5 +1,5 @@
 import { RowfenceError } from '../errors.ts'
-import { CONTEXT_SETTING, keyBytes, signContext, type ContextSigning } from './signed-context.ts'
+import { CONTEXT_SETTING, keyBytes, signContextCached, type ContextSigning } from './signed-context.ts'
 import { isUuid, TENANT_SETTING, USER_SETTING } from './tenant-context.ts'
 
 /** How tenant and user ids look: PostgreSQL `uuid` (the default), `text` (e.g. Clerk `org_...`) or `bigint`. */
@@ -180,12 +180,13 @@ export function normalizeContextWith(
     values[claim] = value
   }
   if (config?.signing) {
-    const signed = signContext({ tenantId, userId, claims: values }, config.signing)
+    const identity = JSON.stringify([tenantId, userId, values])
+    const signed = signContextCached({ tenantId, userId, claims: values }, identity, config.signing)
     return {
       tenantId,
       userId,
       settings: [[config.contextSetting ?? CONTEXT_SETTING, signed]],
-      identity: JSON.stringify([tenantId, userId, values]),
+      identity,
     }
   }
   const settings: [string, string][] = [

@@ -83,11 +83,31 @@ export interface ContextPayload {
   readonly exp: number
 }
 
+/** keyBytes() once per key object: signing runs on every unit of work. */
+const secrets = new WeakMap<ContextSigningKey, Buffer>()
+
+function secretOf(key: ContextSigningKey): Buffer {
+  let secret = secrets.get(key)
+  if (!secret) {
+    secret = keyBytes(key)
+    secrets.set(key, secret)
+  }
+  return secret
+}
+
 /** Signs a payload: the value of the context setting. */
 export function signContextPayload(payload: ContextPayload, key: ContextSigningKey): string {
-  const secret = keyBytes(key)
+  const secret = secretOf(key)
   const body = `${SIGNED_CONTEXT_VERSION}.${key.id}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('hex')}`
   return `${body}.${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
+}
+
+function ttlOf(signing: ContextSigning): number {
+  const ttl = signing.ttlSeconds ?? 300
+  if (!Number.isInteger(ttl) || ttl <= 0 || ttl > 86_400) {
+    throw invalidKey('ttlSeconds must be a whole number of seconds between 1 and 86400')
+  }
+  return ttl
 }
 
 /** The signed value for a validated context, valid for `ttlSeconds` from now. */
@@ -96,12 +116,46 @@ export function signContext(
   signing: ContextSigning,
   nowMs: number = Date.now(),
 ): string {
-  const ttl = signing.ttlSeconds ?? 300
-  if (!Number.isInteger(ttl) || ttl <= 0 || ttl > 86_400) {
-    throw invalidKey('ttlSeconds must be a whole number of seconds between 1 and 86400')
-  }
   return signContextPayload(
-    { t: context.tenantId, u: context.userId, c: context.claims, exp: Math.floor(nowMs / 1000) + ttl },
+    {
+      t: context.tenantId,
+      u: context.userId,
+      c: context.claims,
+      exp: Math.floor(nowMs / 1000) + ttlOf(signing),
+    },
     signing.key,
   )
+}
+
+/** Signed values per signing config and context (tenant, user, claims), reused while fresh. */
+const signedValues = new WeakMap<ContextSigning, Map<string, { value: string; renewAt: number }>>()
+
+/** At most this many contexts per signing config keep a value; the oldest entry goes first. */
+export const SIGNED_VALUE_CACHE_SIZE = 10_000
+
+/**
+ * signContext() for the hot path: the same context gets the same value back while at least half of its
+ * validity is left, so a request signs (one HMAC, one JSON and hex encoding: ~5 µs) only when its
+ * context has not been seen for half a TTL. Reuse changes nothing for the database: every value is
+ * valid until its own expiry anyway, and a value handed out has more than ttl/2 seconds left.
+ * `identity` is the context in canonical form (tenant, user, claims).
+ */
+export function signContextCached(
+  context: { readonly tenantId: string; readonly userId: string; readonly claims: Record<string, string> },
+  identity: string,
+  signing: ContextSigning,
+  nowMs: number = Date.now(),
+): string {
+  let values = signedValues.get(signing)
+  if (!values) {
+    values = new Map()
+    signedValues.set(signing, values)
+  }
+  const cached = values.get(identity)
+  if (cached && nowMs < cached.renewAt) return cached.value
+  const value = signContext(context, signing, nowMs)
+  if (cached) values.delete(identity)
+  else if (values.size >= SIGNED_VALUE_CACHE_SIZE) values.delete(values.keys().next().value!)
+  values.set(identity, { value, renewAt: nowMs + (ttlOf(signing) * 1000) / 2 })
+  return value
 }
