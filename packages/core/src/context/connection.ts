@@ -1,6 +1,17 @@
 import type { Pool, PoolClient } from 'pg'
 import { isConnectionFailure, isPoolTimeout, isRowfenceError, RowfenceError } from '../errors.ts'
 
+/** The CheckedOutClient each client currently out belongs to, for the one shared 'error' listener. */
+const checkedOut = new WeakMap<PoolClient, CheckedOutClient>()
+
+/**
+ * The 'error' listener of every checked-out client (node-postgres calls it with the client as `this`).
+ * One function for all: a listener closure per checkout is an allocation on every unit of work.
+ */
+function recordFailure(this: PoolClient, error: Error): void {
+  checkedOut.get(this)?.fail(error)
+}
+
 /**
  * A client checked out of the pool for one tenant unit of work. While it is out it has an 'error'
  * listener (node-postgres emits 'error' on a client whose socket fails; with no listener that takes
@@ -10,13 +21,11 @@ export class CheckedOutClient {
   readonly client: PoolClient
   #failure: Error | undefined
   #released = false
-  readonly #onError = (error: Error): void => {
-    this.#failure ??= error
-  }
 
   constructor(client: PoolClient) {
     this.client = client
-    client.on('error', this.#onError)
+    checkedOut.set(client, this)
+    client.on('error', recordFailure)
   }
 
   /** The first failure seen on this connection, if any: it will be destroyed, not reused. */
@@ -32,7 +41,7 @@ export class CheckedOutClient {
   release(): void {
     if (this.#released) return
     this.#released = true
-    this.client.off('error', this.#onError)
+    this.client.off('error', recordFailure)
     this.client.release(this.#failure)
   }
 }

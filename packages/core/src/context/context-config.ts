@@ -210,14 +210,23 @@ export function customContextStatement(
   plan: PlanCacheMode | boolean | undefined,
 ): { name: string; text: string; values: string[] } {
   const mode = plan === true ? 'generic' : plan === false ? undefined : plan
-  const calls = settings.map((_, index) => `set_config($${2 * index + 1}, $${2 * index + 2}, true)`)
-  if (mode) calls.push(`set_config('plan_cache_mode', 'force_${mode}_plan', true)`)
-  return {
-    name: `rowfence_set_context_${settings.length}${mode ? `_${mode}` : ''}`,
-    text: `SELECT ${calls.join(', ')}`,
-    values: settings.flat(),
+  const key = `${settings.length}${mode ? `_${mode}` : ''}`
+  let rendered = customContextTexts.get(key)
+  if (rendered === undefined) {
+    const calls = settings.map((_, index) => `set_config($${2 * index + 1}, $${2 * index + 2}, true)`)
+    if (mode) calls.push(`set_config('plan_cache_mode', 'force_${mode}_plan', true)`)
+    rendered = { name: `rowfence_set_context_${key}`, text: `SELECT ${calls.join(', ')}` }
+    if (customContextTexts.size >= 64) customContextTexts.clear()
+    customContextTexts.set(key, rendered)
   }
+  return { name: rendered.name, text: rendered.text, values: settings.flat() }
 }
+
+/**
+ * The name and text of customContextStatement per number of settings and plan mode, rendered once: they
+ * depend on nothing else (names and values are bind parameters). A handful of entries; bounded anyway.
+ */
+const customContextTexts = new Map<string, { readonly name: string; readonly text: string }>()
 
 /** A plan_cache_mode rowfence sets transaction-locally: `force_generic_plan` or `force_custom_plan`. */
 export type PlanCacheMode = 'generic' | 'custom'

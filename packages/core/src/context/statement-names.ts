@@ -24,7 +24,16 @@ export function autoNamed<
   },
 >(config: C, values: readonly unknown[] | undefined): C {
   if (config.name !== undefined || !(values ?? config.values)?.length) return config
-  return { ...config, name: nameOf(config.text), autoPrepare: true } as C
+  // The keys declared before the spread and set after it: `{ ...config, name, autoPrepare }` takes a slow
+  // path in V8 (Node 20) of about 1 µs per call (a spread that adds properties).
+  const named: { name?: string; autoPrepare?: boolean } = {
+    name: undefined,
+    autoPrepare: undefined,
+    ...config,
+  }
+  named.name = nameOf(config.text)
+  named.autoPrepare = true
+  return named as C
 }
 
 /** Names already computed, so a hot statement is hashed once; cleared when it grows past a bound. */

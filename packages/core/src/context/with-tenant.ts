@@ -106,8 +106,12 @@ function toStatement(
   values?: readonly unknown[],
 ): BatchStatement & { genericPlan?: boolean | undefined } {
   if (typeof query === 'string') return { text: query, values }
-  // The whole config goes on (types, rowMode, ...): ORMs rely on their own type parsers.
-  return { ...query, values: values ?? query.values }
+  // The whole config goes on (types, rowMode, ...): ORMs rely on their own type parsers. `values` is
+  // declared before the spread and set after it: `{ ...query, values }` for a config without `values`
+  // takes a slow path in V8 (Node 20) of about 1 µs per call.
+  const statement = { values: undefined as readonly unknown[] | undefined, ...query }
+  statement.values = values ?? query.values
+  return statement
 }
 
 const activeTransaction = new AsyncLocalStorage<TenantTransaction>()
@@ -121,6 +125,14 @@ const setPlanModeStatement = {
   name: 'rowfence_plan_mode',
   text: `SELECT set_config('plan_cache_mode', $1, true)`,
 } as const
+
+/** One of the two statements above with its value (spelled out: a spread adding `values` is slow in V8). */
+function planModeStatement(
+  statement: typeof capturePlanModeStatement | typeof setPlanModeStatement,
+  value: string,
+): BatchStatement {
+  return { name: statement.name, text: statement.text, values: [value] }
+}
 
 /** A checked-out connection, or a function that checks one out when the first statement needs it. */
 export type ConnectionSource = PoolClient | (() => Promise<PoolClient>)
@@ -325,9 +337,9 @@ export class TenantTransaction implements TenantQueryable {
       this.#switched(planSwitch, results.at(-2))
       return results.at(-1) as QueryResult<R>
     }
-    const config: Record<string, unknown> = { ...statement }
-    delete config.genericPlan
-    delete config.autoPrepare
+    // A rest copy, not a spread and `delete`: deleting turns the object into a slow dictionary-mode one.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the two keys are left out on purpose
+    const { genericPlan: _genericPlan, autoPrepare: _autoPrepare, ...config } = statement
     return client.query<R>(config as never)
   }
 
@@ -352,13 +364,13 @@ export class TenantTransaction implements TenantQueryable {
     if (target === 'default') {
       if (this.#previousPlanMode === undefined) return undefined
       this.#planMode = 'default'
-      return { ...setPlanModeStatement, values: [this.#previousPlanMode] }
+      return planModeStatement(setPlanModeStatement, this.#previousPlanMode)
     }
     this.#planMode = target
-    const value = [`force_${target}_plan`]
-    return this.#previousPlanMode === undefined
-      ? { ...capturePlanModeStatement, values: value }
-      : { ...setPlanModeStatement, values: value }
+    return planModeStatement(
+      this.#previousPlanMode === undefined ? capturePlanModeStatement : setPlanModeStatement,
+      `force_${target}_plan`,
+    )
   }
 
   #switched(planSwitch: BatchStatement | undefined, result: QueryResult | undefined): void {
