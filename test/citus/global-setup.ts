@@ -2,6 +2,7 @@ import type { TestProject } from 'vitest/node'
 import { provisionCitusDemo } from '@rowfence/demo'
 import { CITUS_INSTALL_HINT, CitusCluster, findCitus } from '@rowfence/tools'
 import type { CitusTestCluster } from './support/citus-cluster.ts'
+import { provisionSignedDatabase } from './support/signed-database.ts'
 
 /**
  * The Citus leg's one cluster: coordinator + 2 workers (found through the PostgreSQL installation or
@@ -26,6 +27,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       authUrl: demo.authUrl,
       superuserUrl: demo.superuserUrl,
       workerSuperuserUrls: cluster.workers.map((worker) => cluster.adminUrl(demo.database, worker)),
+      signed: await provisionSignedDatabase(cluster, demo),
     }
     project.provide('citus', provided)
   } catch (error) {

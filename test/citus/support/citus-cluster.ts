@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { inject } from 'vitest'
 import { CITUS_INSTALL_HINT } from '@rowfence/tools'
+import type { SignedCitusDatabase } from './signed-database.ts'
 
 /** What the Citus global setup provides: role URLs of the demo database on the coordinator. */
 export interface CitusTestCluster {
@@ -12,6 +13,8 @@ export interface CitusTestCluster {
   readonly superuserUrl: string
   /** The superuser on each worker, in the demo database (to look at shards). */
   readonly workerSuperuserUrls: readonly string[]
+  /** A second database with the signed context (Citus flavour): see signed-database.ts. */
+  readonly signed: SignedCitusDatabase
 }
 
 declare module 'vitest' {

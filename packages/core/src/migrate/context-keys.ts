@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg'
 import { contextKeyPads, type ContextSigningKey } from '../context/signed-context.ts'
-import { fromDatabaseError } from '../errors.ts'
+import { fromDatabaseError, RowfenceError } from '../errors.ts'
+import { contextKeyRevokeSql, contextKeyTableSql } from '../schema/ddl-compiler.ts'
 
 /**
  * The signed context's keys in the database (`rowfence.context_keys`, readable by its owner only). Run
@@ -17,30 +18,79 @@ export interface ContextKeyInfo {
   readonly notAfter: Date | null
 }
 
-/** Adds a key (or replaces the secret of a key with the same id). */
+/**
+ * Runs a key-table write here and, on a Citus coordinator, on every worker: the policies of distributed
+ * tables verify the context on the workers, each against its own copy of the key table (created there
+ * by the first key, see the schema's Citus flavour). `template` is the statement with `%L` where the
+ * values go: this node gets bind parameters, the workers the values quoted by PostgreSQL's format(). The
+ * workers' writes are not atomic with this one: a failure names the workers, and the same call again is
+ * safe (every step is idempotent).
+ */
+async function writeOnEveryNode(db: Queryable, template: string, values: readonly string[]): Promise<number> {
+  let position = 0
+  const local = template.replace(/%L/g, () => `$${++position}`)
+  const { rowCount } = await db.query(local, [...values])
+  const citus = await db.query<{ citus: boolean }>(
+    "SELECT to_regclass('pg_catalog.pg_dist_node') IS NOT NULL AS citus",
+  )
+  if (!citus.rows[0]?.citus) return rowCount ?? 0
+  const { rows } = await db.query<{ workers: number }>(
+    'SELECT count(*)::int AS workers FROM pg_catalog.pg_dist_node WHERE groupid <> 0',
+  )
+  if (!rows[0]?.workers) return rowCount ?? 0
+  const failed: { node: string; error: string }[] = []
+  // The table and its privileges first (the first key creates them on a worker), then the write itself.
+  const escaped = (sql: string) => sql.replace(/%/g, '%%')
+  for (const command of [escaped(contextKeyTableSql()), escaped(contextKeyRevokeSql()), template]) {
+    const result = await db.query<{ nodename: string; nodeport: number; result: string }>(
+      `SELECT nodename, nodeport, result FROM run_command_on_workers(format($1, ${values
+        .map((_, i) => `$${i + 2}::text`)
+        .join(', ')})) WHERE NOT success`,
+      [command, ...values],
+    )
+    failed.push(...result.rows.map((row) => ({ node: `${row.nodename}:${row.nodeport}`, error: row.result })))
+    if (failed.length > 0) break
+  }
+  if (failed.length > 0) {
+    throw new RowfenceError('ROWFENCE_MIGRATION_FAILED', {
+      message: `The context key could not be written on every Citus worker (${failed
+        .map((entry) => entry.node)
+        .join(', ')}); run the same command again`,
+      details: { workers: failed },
+    })
+  }
+  return rowCount ?? 0
+}
+
+/** Adds a key (or replaces the secret of a key with the same id); on Citus, on every node. */
 export async function addContextKey(db: Queryable, key: ContextSigningKey): Promise<void> {
   const { ipad, opad } = contextKeyPads(key)
   try {
-    await db.query(
-      `INSERT INTO rowfence.context_keys (id, ipad, opad) VALUES ($1, $2, $3)
+    await writeOnEveryNode(
+      db,
+      `INSERT INTO rowfence.context_keys (id, ipad, opad) VALUES (%L, %L::bytea, %L::bytea)
        ON CONFLICT (id) DO UPDATE SET ipad = EXCLUDED.ipad, opad = EXCLUDED.opad, not_after = NULL`,
-      [key.id, ipad, opad],
+      [key.id, `\\x${ipad.toString('hex')}`, `\\x${opad.toString('hex')}`],
     )
   } catch (error) {
-    throw fromDatabaseError(error)
+    throw error instanceof RowfenceError ? error : fromDatabaseError(error)
   }
 }
 
-/** Stops verifying values signed with key `id` from `at` (default: now). Returns false for an unknown id. */
+/**
+ * Stops verifying values signed with key `id` from `at` (default: now); on Citus, on every node. Returns
+ * false for an unknown id.
+ */
 export async function retireContextKey(db: Queryable, id: string, at: Date = new Date()): Promise<boolean> {
   try {
-    const { rowCount } = await db.query('UPDATE rowfence.context_keys SET not_after = $2 WHERE id = $1', [
-      id,
-      at,
-    ])
+    const rowCount = await writeOnEveryNode(
+      db,
+      'UPDATE rowfence.context_keys SET not_after = %L::timestamptz WHERE id = %L',
+      [at.toISOString(), id],
+    )
     return rowCount === 1
   } catch (error) {
-    throw fromDatabaseError(error)
+    throw error instanceof RowfenceError ? error : fromDatabaseError(error)
   }
 }
 

@@ -211,10 +211,35 @@ function contextSql(appRole: string, context: ContextModel): string {
   ].join('\n')
 }
 
+/** The signed context's key table; also what addContextKey() creates on Citus workers. */
+export function contextKeyTableSql(): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${qualifiedName(CONTEXT_SCHEMA, 'context_keys')} (`,
+    `  "id" text PRIMARY KEY CHECK ("id" ~ '^[A-Za-z0-9_-]{1,32}$'),`,
+    '  "ipad" bytea NOT NULL CHECK (length("ipad") = 64),',
+    '  "opad" bytea NOT NULL CHECK (length("opad") = 64),',
+    '  "created_at" timestamptz NOT NULL DEFAULT now(),',
+    '  "not_after" timestamptz',
+    ')',
+  ].join('\n')
+}
+
+/** The key table is readable by its owner only. */
+export function contextKeyRevokeSql(): string {
+  return `REVOKE ALL ON TABLE ${qualifiedName(CONTEXT_SCHEMA, 'context_keys')} FROM PUBLIC`
+}
+
 /**
  * The key table (owner only: the app role has no privilege on it) and the SECURITY DEFINER function
  * that verifies the signed value: HMAC-SHA256 from built-ins (`sha256(opad || sha256(ipad || m))`, the
  * pads stored per key), the key not retired, the expiry not passed. Anything else is NULL.
+ *
+ * Citus: the policies of a distributed table run on the workers, inside the shard queries, and call the
+ * context functions there (Citus propagates them). The key table is then a plain table on every node: here
+ * on the coordinator; addContextKey() creates it on the workers (contextKeyTableSql) and writes every
+ * node. A reference table cannot do: reading it inside a shard query is "a distributed query from a
+ * query on a shard" (measured), and the migration's transaction cannot create it on the workers either
+ * (run_command_on_workers() runs on connections of its own, which do not see the uncommitted schema).
  */
 function signedContextSql(context: ContextModel): string {
   const keys = qualifiedName(CONTEXT_SCHEMA, 'context_keys')
@@ -252,14 +277,8 @@ function signedContextSql(context: ContextModel): string {
   ].join('\n')
   if (body.includes('$rowfence$')) throw corrupt('the context verification function')
   return [
-    `CREATE TABLE IF NOT EXISTS ${keys} (`,
-    `  "id" text PRIMARY KEY CHECK ("id" ~ '^[A-Za-z0-9_-]{1,32}$'),`,
-    '  "ipad" bytea NOT NULL CHECK (length("ipad") = 64),',
-    '  "opad" bytea NOT NULL CHECK (length("opad") = 64),',
-    '  "created_at" timestamptz NOT NULL DEFAULT now(),',
-    '  "not_after" timestamptz',
-    ');',
-    `REVOKE ALL ON TABLE ${keys} FROM PUBLIC;`,
+    `${contextKeyTableSql()};`,
+    `${contextKeyRevokeSql()};`,
     `CREATE OR REPLACE FUNCTION ${qualifiedName(CONTEXT_SCHEMA, 'verified_context')}() RETURNS jsonb`,
     '  LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER',
     '  SET search_path = pg_catalog, pg_temp',

@@ -568,11 +568,6 @@ export function rowfenceSchema(options: RowfenceSchemaOptions): RowfenceSchema {
   }
 
   const context = contextModel(options.context)
-  if (context.signed && options.distributed) {
-    throw invalid(
-      'The signed context is not available in the Citus flavour yet (its verification reads a key table, which Citus workers cannot do inside a policy)',
-    )
-  }
   const known = new Set(tables)
   const primaryKeys = new Map<TenantTable, { columns: string[]; types: string[] }>()
   const models = creationOrder(tables).map((table) =>
