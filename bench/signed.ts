@@ -3,8 +3,9 @@
  * temporary PostgreSQL, the same generated schema (tenants, items with a tenant floor) and data, one
  * with plain context functions and one verifying the signed value. 50 callers run `queryAsTenant`
  * (one tenant's 10 items) in interleaved rounds: no RLS (a copy of the table without RLS, tenant in
- * WHERE), plain context, signed context. Prints the medians and ratios, per round, then where the
- * signed context's cost goes (PostgreSQL CPU per verification statement).
+ * WHERE), plain context, signed context. Prints the medians and ratios, per round; then the same three
+ * behind HTTP (node:http, wrk); then where the signed context's cost goes (PostgreSQL CPU per
+ * verification statement).
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import pg from 'pg'
@@ -12,6 +13,9 @@ import { defineContextConfig, queryAsTenant, withTenant, type TenantContextConfi
 import { addContextKey, migrate, migrationFrom } from '@rowfence/core/migrate'
 import { renderSchema, rowfenceSchema, tenantsTable, tenantTable, text, uuid } from '@rowfence/core/schema'
 import { connectionUrl, startTemporaryPostgres, type TemporaryPostgres } from '@rowfence/tools'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { wrkGenerator, ensureWrk } from './load/wrk.ts'
 import { processCpu } from './cpu.ts'
 import { median } from './stats.ts'
 
@@ -60,6 +64,7 @@ try {
       [ids, ITEMS],
     )
     await owner.query(`CREATE TABLE plain_items AS SELECT * FROM items; ALTER TABLE plain_items ADD PRIMARY KEY (tenant_id, id);
+      CREATE INDEX ON plain_items (tenant_id, title);
       GRANT SELECT ON plain_items TO rowfence_app; ANALYZE`)
     if (mode === 'signed') await addContextKey(owner, key)
     await owner.end()
@@ -81,7 +86,7 @@ try {
   // advisor runs the RLS ones on their cached generic plan, like the baseline's.
   const sql = 'SELECT id, title FROM items WHERE tenant_id = $1 ORDER BY title LIMIT 10'
   const statement = (t: string) => ({ name: 'bench_signed_items', text: sql, values: [t] })
-  const variants: Record<string, (tenantId: string) => Promise<number>> = {
+  const variants: Record<string, (tenantId: string) => Promise<unknown[]>> = {
     'no RLS': async (t) =>
       (
         await pools.plain.query({
@@ -89,17 +94,17 @@ try {
           text: 'SELECT id, title FROM plain_items WHERE tenant_id = $1 ORDER BY title LIMIT 10',
           values: [t],
         })
-      ).rows.length,
-    plain: async (t) => (await queryAsTenant(pools.plain, { tenantId: t }, statement(t))).rows.length,
+      ).rows,
+    plain: async (t) => (await queryAsTenant(pools.plain, { tenantId: t }, statement(t))).rows,
     signed: async (t) =>
       (
         await queryAsTenant(pools.signed, { tenantId: t }, statement(t), undefined, {
           contextConfig: signing as TenantContextConfig,
         })
-      ).rows.length,
+      ).rows,
   }
   for (const [name, run] of Object.entries(variants)) {
-    if ((await run(ids[0]!)) !== 10) throw new Error(`${name}: expected 10 rows`)
+    if ((await run(ids[0]!)).length !== 10) throw new Error(`${name}: expected 10 rows`)
   }
   // A forged value sees nothing (sanity: the signed database really verifies).
   const forgedKey = defineContextConfig({
@@ -110,7 +115,7 @@ try {
   })
   if (forged.rows.length !== 0) throw new Error('a forged signed context saw rows')
 
-  const drive = async (run: (t: string) => Promise<number>): Promise<number> => {
+  const drive = async (run: (t: string) => Promise<unknown>): Promise<number> => {
     let next = 0
     let done = 0
     const deadline = performance.now() + SECONDS * 1000
@@ -144,6 +149,7 @@ try {
       `  plain / no RLS   ${ratio('plain', 'no RLS').toFixed(3)}×`,
     ].join('\n'),
   )
+  console.log(await httpRatios(variants, ids))
   console.log(await verificationCost(server, pools.signed, signing as TenantContextConfig, ids[0]!))
   for (const pool of Object.values(pools)) await pool.end()
 } finally {
@@ -229,4 +235,69 @@ async function verificationCost(
       return `  ${label.padEnd(38)} ${us.toFixed(1)} µs  (+${(us - reference).toFixed(1)})`
     }),
   ].join('\n')
+}
+
+/**
+ * The same three variants behind HTTP: a node:http server in this process answers `GET /<variant>` with
+ * the tenant's rows as JSON (the tenant from the Authorization header, one of 200 round-robin), and wrk
+ * drives each variant with 50 connections in interleaved rounds. Bodies are compared first.
+ */
+async function httpRatios(
+  variants: Record<string, (tenantId: string) => Promise<unknown[]>>,
+  ids: readonly string[],
+): Promise<string> {
+  const names = Object.keys(variants)
+  const routes = new Map(names.map((name) => [`/${name.replace(/ /g, '-')}`, variants[name]!]))
+  const http = createServer((request, response) => {
+    const run = routes.get(request.url ?? '')
+    const tenantId = request.headers.authorization?.slice('Tenant '.length) ?? ''
+    if (!run || !ids.includes(tenantId)) {
+      response.writeHead(404).end()
+      return
+    }
+    run(tenantId).then(
+      (rows) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(rows)),
+      () => response.writeHead(500).end(),
+    )
+  })
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  const origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+  try {
+    const bodies = await Promise.all(
+      [...routes.keys()].map(async (path) =>
+        (await fetch(`${origin}${path}`, { headers: { authorization: `Tenant ${ids[0]}` } })).text(),
+      ),
+    )
+    // Same titles (the two databases drew their own item ids).
+    const titles = bodies.map((body) =>
+      JSON.stringify((JSON.parse(body) as { title: string }[]).map((row) => row.title)),
+    )
+    if (new Set(titles).size !== 1) throw new Error('bench:signed: the variants answer different rows')
+    const wrk = wrkGenerator(await ensureWrk((line) => process.stderr.write(`${line}\n`)), { threads: 2 })
+    const requests = ids.map((id) => ({ path: '', authorization: `Tenant ${id}` }))
+    const perRound: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]))
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of names.map((_, i) => names[(i + round) % names.length]!)) {
+        const path = `/${name.replace(/ /g, '-')}`
+        const result = await wrk.run({
+          origin,
+          requests: requests.map((r) => ({ ...r, path })),
+          connections: CALLERS,
+          seconds: SECONDS,
+        })
+        if (result.errors > 0) throw new Error(`bench:signed: ${result.errors} HTTP errors (${name})`)
+        perRound[name]!.push(result.requestsPerSecond)
+      }
+    }
+    const ratio = (a: string, b: string) => median(perRound[a]!.map((value, i) => value / perRound[b]![i]!))
+    return [
+      `HTTP (node:http, JSON), wrk ${CALLERS} connections, ${ROUNDS} rounds of ${SECONDS} s (medians):`,
+      ...names.map((n) => `  ${n.padEnd(7)} ${median(perRound[n]!).toFixed(0)} req/s`),
+      `  signed / plain   ${ratio('signed', 'plain').toFixed(3)}×`,
+      `  signed / no RLS  ${ratio('signed', 'no RLS').toFixed(3)}×`,
+      `  plain / no RLS   ${ratio('plain', 'no RLS').toFixed(3)}×`,
+    ].join('\n')
+  } finally {
+    await new Promise<void>((resolve) => http.close(() => resolve()))
+  }
 }
