@@ -7,11 +7,10 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { createTenantDatabase, type ContextMode } from '@rowfence/core'
-import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
+import { migrate, provisionDatabase } from '@rowfence/core/migrate'
 import {
   APP_ROLE,
   buildApp,
-  demoMigrationsDir,
   itemsDemo,
   OWNER_ROLE,
   provisionCitusDemo,
@@ -19,6 +18,7 @@ import {
   signToken,
 } from '@rowfence/demo'
 import { CITUS_INSTALL_HINT, CitusCluster, findCitus } from '@rowfence/tools'
+import { plainContextMigrations } from './database.ts'
 import { nodeGenerator } from './load/node-load.ts'
 import type { LoadResult } from './load/load-types.ts'
 
@@ -50,7 +50,7 @@ async function singleNode(cluster: CitusCluster): Promise<string> {
   }
   const pool = new pg.Pool({ connectionString: cluster.url(owner, 'rowfence'), max: 2 })
   try {
-    await migrate(pool, { migrations: await loadMigrations(demoMigrationsDir) })
+    await migrate(pool, { migrations: await plainContextMigrations() })
     await seedDemo(pool)
   } finally {
     await pool.end()

@@ -10,7 +10,14 @@
  */
 import { parseArgs } from 'node:util'
 import pg from 'pg'
-import { PipelinedBatch, queryAsTenant, TENANT_SETTING, USER_SETTING } from '@rowfence/core'
+import {
+  bindContextConfig,
+  contextConfigFor,
+  normalizeContextWith,
+  parseContextKey,
+  PipelinedBatch,
+  queryAsTenant,
+} from '@rowfence/core'
 import { startTemporaryPostgres } from '@rowfence/tools'
 import { createDemoDatabase } from '../test/faults/support/demo-database.ts'
 
@@ -24,7 +31,13 @@ const CONNECTIONS = 8
 const listText = `SELECT id, title, tenant_id FROM items
          WHERE tenant_id = $1 AND ($2::text IS NULL OR title > $2)
          ORDER BY title LIMIT $3`
-const genericContext = `SELECT set_config('${TENANT_SETTING}', $1, true), set_config('${USER_SETTING}', $2, true), set_config('plan_cache_mode', 'force_generic_plan', true)`
+// The demo schema verifies a signed context: the value the pool's config signs, then the plan mode.
+const genericContext = `SELECT set_config($1, $2, true), set_config('plan_cache_mode', 'force_generic_plan', true)`
+const contextValues = (pool: pg.Pool, tenantId: string): string[] => {
+  const settings = normalizeContextWith({ tenantId }, contextConfigFor(pool, undefined)).settings
+  if (settings?.length !== 1) throw new Error('bench: expected one signed context value')
+  return [...settings[0]!]
+}
 
 type Variant = (pool: pg.Pool, tenantId: string) => Promise<unknown>
 const variants: Record<string, Variant> = {
@@ -48,7 +61,7 @@ const variants: Record<string, Variant> = {
     const client = await pool.connect()
     try {
       return await PipelinedBatch.run(client, [
-        { text: genericContext, values: [tenantId, ''] },
+        { text: genericContext, values: contextValues(pool, tenantId) },
         { text: listText, values: [tenantId, null, 100] },
       ])
     } finally {
@@ -61,6 +74,7 @@ const postgres = await startTemporaryPostgres({ label: 'pooler-cost' })
 try {
   const db = await createDemoDatabase({ adminUrl: postgres.adminUrl, port: postgres.port, tenantCount: 100 })
   const pool = new pg.Pool({ connectionString: db.appUrl, max: CONNECTIONS })
+  bindContextConfig(pool, { signing: { key: parseContextKey(db.contextKey) } })
   const totals: Record<string, { queries: number; ms: number }> = {}
   try {
     for (let round = 0; round < rounds; round += 1) {

@@ -57,6 +57,7 @@ try {
     DATABASE_URL: db.ownerUrl,
     APP_DATABASE_URL: appUrl,
     ROWFENCE_JWT_SECRET: db.jwtSecret,
+    ROWFENCE_CONTEXT_KEY: db.contextKey,
     ROWFENCE_POOLER_MODE: values.pooler ? '1' : '0',
     PG_POOL_SIZE: values['pool-size'],
     ...(values.pooler ? { PG_STATEMENT_TIMEOUT_MS: '0', PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: '0' } : {}),

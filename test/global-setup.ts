@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
-import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
+import { bindContextConfig, parseContextKey } from '@rowfence/core'
+import { addContextKey, loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
 import { demoMigrationsDir, seedDemo } from '@rowfence/demo'
 import { startTemporaryPostgres } from '@rowfence/tools'
 import { urlFor, type TestCluster } from './support/test-database.ts'
@@ -31,6 +32,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     operatorPassword: randomBytes(16).toString('hex'),
     authRole: 'rowfence_auth',
     authPassword: randomBytes(16).toString('hex'),
+    // The demo schema verifies a signed context (migration 0007): the key of this run, installed in the template.
+    contextKey: `test-${randomBytes(4).toString('hex')}:${randomBytes(32).toString('hex')}`,
     template,
   }
   const admin = new pg.Client(adminUrl)
@@ -53,6 +56,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     })
     try {
       await migrate(owner, { migrations: await loadMigrations(demoMigrationsDir) })
+      const key = parseContextKey(cluster.contextKey)
+      await addContextKey(owner, key)
+      bindContextConfig(owner, { signing: { key } })
       await seedDemo(owner)
     } finally {
       await owner.end()

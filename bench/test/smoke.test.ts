@@ -19,7 +19,8 @@ let db: TestDatabase
 let out: string
 let run: { code: number | null; stdout: string; stderr: string }
 beforeAll(async () => {
-  db = await createTestDatabase()
+  // `npm run bench` measures the plain context (bench/database.ts): the demo before migration 0007.
+  db = await createTestDatabase({ plainContext: true })
   out = await mkdtemp(join(tmpdir(), 'rowfence-bench-smoke-'))
   run = await new Promise((resolve, reject) => {
     const child = spawn(

@@ -45,6 +45,7 @@ describe.skipIf(!postgresAvailable())(`connections cut and corrupted by a proxy 
       DATABASE_URL: db.ownerUrl,
       APP_DATABASE_URL: proxy.rewrite(db.appUrl),
       ROWFENCE_JWT_SECRET: db.jwtSecret,
+      ROWFENCE_CONTEXT_KEY: db.contextKey,
       PG_POOL_SIZE: '8',
       PG_CONNECT_TIMEOUT_MS: '2000',
     })

@@ -63,6 +63,7 @@ describe.skipIf(!postgresAvailable())(`PgBouncer in transaction mode (PostgreSQL
             DATABASE_URL: db.ownerUrl,
             APP_DATABASE_URL: bouncer.rewrite(db.appUrl),
             ROWFENCE_JWT_SECRET: db.jwtSecret,
+            ROWFENCE_CONTEXT_KEY: db.contextKey,
             ROWFENCE_POOLER_MODE: leg.pooler ? '1' : '0',
             PG_POOL_SIZE: '24',
             // PgBouncer refuses unknown startup parameters; these belong on the role behind a pooler.
@@ -95,8 +96,16 @@ describe.skipIf(!postgresAvailable())(`PgBouncer in transaction mode (PostgreSQL
           try {
             const rows = await Promise.all(
               Array.from({ length: 200 }, () =>
-                probe.query<{ tenant: string | null; user: string | null; plan: string; prepared: number }>(
-                  `SELECT current_setting('rowfence.tenant_id', true) AS tenant,
+                probe.query<{
+                  context: string | null
+                  tenant: string | null
+                  user: string | null
+                  plan: string
+                  prepared: number
+                }>(
+                  // The demo's signed context value, and the plain settings (never sent by the demo).
+                  `SELECT current_setting('rowfence.context', true) AS context,
+                          current_setting('rowfence.tenant_id', true) AS tenant,
                           current_setting('rowfence.user_id', true) AS user,
                           current_setting('plan_cache_mode') AS plan,
                           (SELECT count(*)::int FROM pg_prepared_statements) AS prepared`,
@@ -106,6 +115,7 @@ describe.skipIf(!postgresAvailable())(`PgBouncer in transaction mode (PostgreSQL
             for (const {
               rows: [row],
             } of rows) {
+              expect(['', null]).toContain(row!.context)
               expect(['', null]).toContain(row!.tenant)
               expect(['', null]).toContain(row!.user)
               expect(row!.plan).toBe('auto')

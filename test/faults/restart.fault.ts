@@ -26,6 +26,7 @@ describe.skipIf(!postgresAvailable())(
         DATABASE_URL: db.ownerUrl,
         APP_DATABASE_URL: db.appUrl,
         ROWFENCE_JWT_SECRET: db.jwtSecret,
+        ROWFENCE_CONTEXT_KEY: db.contextKey,
         PG_POOL_SIZE: '10',
         PG_CONNECT_TIMEOUT_MS: '1000',
       })

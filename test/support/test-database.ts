@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { bindContextConfig, parseContextKey, type TenantContextConfig } from '@rowfence/core'
+import { loadMigrations, migrate } from '@rowfence/core/migrate'
+import { demoMigrationsDir, seedDemo } from '@rowfence/demo'
 import { inject } from 'vitest'
 
 /** What global-setup.ts provides to every test file (vitest `provide`/`inject`). */
@@ -17,6 +20,8 @@ export interface TestCluster {
   readonly authPassword: string
   /** A migrated, seeded database that per-file databases are copied from. */
   readonly template: string
+  /** The signing key of this run (`<id>:<secret>`), installed in the template: the demo schema verifies a signed context. */
+  readonly contextKey: string
   readonly serverVersion: string
 }
 
@@ -34,6 +39,11 @@ export function urlFor(adminUrl: string, user: string, password: string, databas
   return url.toString()
 }
 
+/** The signed context the demo schema verifies, with the key of this test run. */
+export function demoContextConfig(cluster: TestCluster): TenantContextConfig {
+  return { signing: { key: parseContextKey(cluster.contextKey) } }
+}
+
 export interface TestDatabase {
   readonly name: string
   readonly cluster: TestCluster
@@ -41,6 +51,11 @@ export interface TestDatabase {
   readonly appUrl: string
   readonly operatorUrl: string
   readonly authUrl: string
+  /**
+   * The context config of the demo schema (the signed context, with this run's key); undefined for an
+   * empty database. `pool()` binds it to every pool it opens (bindContextConfig).
+   */
+  readonly contextConfig: TenantContextConfig | undefined
   /** Pools opened through `pool()` are ended by `drop()`. `admin` is the superuser; `operator` is rowfence_admin. */
   pool(role: 'owner' | 'app' | 'admin' | 'operator' | 'auth', options?: pg.PoolConfig): pg.Pool
   drop(): Promise<void>
@@ -49,7 +64,15 @@ export interface TestDatabase {
 export interface CreateTestDatabaseOptions {
   /** `true`: a database with nothing in it (no migrations, no seed) instead of a copy of the template. */
   readonly empty?: boolean
+  /**
+   * `true`: the demo as it was before migration 0007 (the plain context: policies trust settings any
+   * role can set), migrated and seeded: what the linter flags and the probes forge.
+   */
+  readonly plainContext?: boolean
 }
+
+/** The demo's migration that switched it to the signed context. */
+const SIGNED_CONTEXT_MIGRATION = '0007_signed_context'
 
 /** A fresh copy of the migrated, seeded template (or an empty database): each test file gets its own. */
 export async function createTestDatabase(options: CreateTestDatabaseOptions = {}): Promise<TestDatabase> {
@@ -58,7 +81,7 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   const admin = new pg.Client(cluster.adminUrl)
   await admin.connect()
   try {
-    const template = options.empty ? 'template0' : cluster.template
+    const template = options.empty || options.plainContext ? 'template0' : cluster.template
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template} OWNER ${cluster.ownerRole}`)
     await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`)
     await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${name} TO ${cluster.ownerRole}`)
@@ -80,9 +103,23 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
       return url.toString()
     })(),
   }
+  if (options.plainContext) {
+    const owner = new pg.Pool({ connectionString: urls.owner, max: 1 })
+    try {
+      const migrations = (await loadMigrations(demoMigrationsDir)).filter(
+        (migration) => migration.id < SIGNED_CONTEXT_MIGRATION,
+      )
+      await migrate(owner, { migrations })
+      await seedDemo(owner)
+    } finally {
+      await owner.end()
+    }
+  }
+  const contextConfig = options.empty || options.plainContext ? undefined : demoContextConfig(cluster)
   return {
     name,
     cluster,
+    contextConfig,
     ownerUrl: urls.owner,
     appUrl: urls.app,
     operatorUrl: urls.operator,
@@ -90,6 +127,7 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
     pool(role, options = {}) {
       const pool = new pg.Pool({ connectionString: urls[role], max: 5, ...options })
       pool.on('error', () => undefined)
+      if (contextConfig) bindContextConfig(pool, contextConfig)
       pools.push(pool)
       return pool
     },

@@ -78,6 +78,9 @@ export const demoSchema = rowfenceSchema({
   // rowfence.sign_up(name, member name, member password hash): a public sign-up creates a tenant and its
   // first user through this SECURITY DEFINER function; the app role cannot insert tenants itself.
   signUp: { tenantColumns: ['name'], member: { table: users, columns: ['name', 'password_hash'] } },
+  // The signed context (docs/signed-context.md): the policies trust only a value signed with a key the
+  // app role cannot read, so SQL injection cannot switch tenant with set_config. Migration 0007.
+  context: { signed: true },
 })
 
 /** What `rowfence generate` reads (apps/demo/rowfence.config.json names this module). */

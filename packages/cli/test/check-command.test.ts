@@ -42,14 +42,26 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('rowfence check', () => {
-  it('exits 0 on the demo schema: its only findings are the plain context advisory (info)', async () => {
+  it('exits 0 on the demo schema, which has no finding: it runs the signed context', async () => {
     const result = await run('--database-url', db.ownerUrl)
     expect(result.err).toBe('')
     expect(result.code).toBe(0)
     expect(result.out).toContain(`4 tenant tables checked with ${checkRules.length} rules`)
-    expect(result.out).toContain('info    context-forgeable')
-    expect(result.out).toContain('fix (unverified suggestion: the fix is advice, not SQL):')
-    expect(result.out).toMatch(/\n0 errors, 0 warnings, 2 info$/)
+    expect(result.out).toContain('No findings: tenant isolation holds for every rule.')
+    expect(result.out).not.toContain('context-forgeable')
+  })
+
+  it('flags the demo as it was before the signed context: the plain context advisory (info), exit 0', async () => {
+    const plain = await createTestDatabase({ plainContext: true })
+    try {
+      const result = await run('--database-url', plain.ownerUrl)
+      expect(result.code).toBe(0)
+      expect(result.out).toContain('info    context-forgeable')
+      expect(result.out).toContain('fix (unverified suggestion: the fix is advice, not SQL):')
+      expect(result.out).toMatch(/\n0 errors, 0 warnings, 2 info$/)
+    } finally {
+      await plain.drop()
+    }
   })
 
   it('exits 1 with error findings, grouped by table with the fix', async () => {
@@ -174,8 +186,13 @@ describe('rowfence check cannot pass by accident', () => {
     expect(result.err).toBe('')
     expect(result.code).toBe(0)
     expect(result.out).toMatch(/rowfence probe: .*\n/)
-    // The demo runs the plain context: the set_config forge switches tenant (advisory, not a leak).
-    expect(result.out).toMatch(/\n0 leaked, \d+ blocked, \d+ skipped, \d+ forged \(context-forgeable\)$/)
+    // The demo runs the signed context: the probes sign A's context with the installed key, and every
+    // forgery (plain setting, RESET, SET ROLE, guessed key, expired, spliced) is blocked too.
+    expect(result.out).toContain(
+      "context: set_config('rowfence.context', <the tenant's value signed with key",
+    )
+    expect(result.out).toMatch(/\n0 leaked, \d+ blocked, \d+ skipped$/)
+    expect(result.out).not.toContain('forged')
   })
 })
 

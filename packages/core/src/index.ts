@@ -56,6 +56,8 @@ export {
 export { AUTO_STATEMENT_PREFIX, MAX_AUTO_PREPARED } from './context/statement-names.ts'
 export { type ContextMode, type ContextModeOptions } from './context/context-statements.ts'
 export {
+  bindContextConfig,
+  contextConfigFor,
   defineContextConfig,
   normalizeContextWith,
   normalizeId,

@@ -1,12 +1,13 @@
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { queryAsTenant, withTenant } from '@rowfence/core'
+import { parseContextKey, queryAsTenant, withTenant } from '@rowfence/core'
 import { checkDatabase } from '@rowfence/core/check'
+import { addContextKey, retireContextKey } from '@rowfence/core/migrate'
 import { itemsDemo } from '@rowfence/demo'
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
 
 /**
- * The generated tenant sign-up function on the demo database (migration 0006), called as the app role:
+ * The generated tenant sign-up function on the demo database (migration 0006, signed since 0007), called as the app role:
  * it creates a tenant and its first user, and it is no way into any other tenant.
  */
 
@@ -64,7 +65,9 @@ describe('rowfence.sign_up (generated SECURITY DEFINER function)', () => {
     const result = await withTenant(app, { tenantId: A.id }, async (tx) => {
       await tx.query('SELECT * FROM rowfence.sign_up($1, $2, $3)', ['Hooli', 'gavin', 'x'])
       return {
-        setting: (await tx.query(`SELECT current_setting('rowfence.tenant_id') AS t`)).rows[0]!.t as string,
+        // The demo schema's signed context: the sign-up signs the new tenant's context itself, then
+        // restores A's value, which still verifies as A.
+        setting: (await tx.query(`SELECT rowfence.current_tenant_id() AS t`)).rows[0]!.t as string,
         tenants: (await tx.query('SELECT name FROM tenants')).rows,
       }
     })
@@ -136,5 +139,31 @@ describe('rowfence.sign_up (generated SECURITY DEFINER function)', () => {
       await owner.query(rows[0]!.definition)
     }
     expect(await check()).toEqual([])
+  })
+  it("signs the new tenant's context with the newest active key; with none active it fails and writes nothing", async () => {
+    const owner = db.pool('owner')
+    const key = parseContextKey(db.cluster.contextKey)
+    expect(await retireContextKey(owner, key.id)).toBe(true)
+    try {
+      await expect(signUp(app, 'Keyless Inc')).rejects.toMatchObject({ code: '55000' })
+    } finally {
+      await addContextKey(owner, key)
+    }
+    const written = await admin.query(`SELECT count(*)::int AS n FROM tenants WHERE name = 'Keyless Inc'`)
+    expect(written.rows[0].n).toBe(0)
+    // Another active key, newer: the sign-up signs with it, and the tenant's own requests (signed with
+    // the run's key) see what it wrote.
+    await addContextKey(owner, { id: 'newer', secret: 'ab'.repeat(32) })
+    try {
+      const { rows } = await signUp(app, 'Pied Piper')
+      const seen = await withTenant(
+        app,
+        { tenantId: rows[0]!.new_tenant_id },
+        async (tx) => (await tx.query('SELECT name FROM users')).rows,
+      )
+      expect(seen).toEqual([{ name: 'founder' }])
+    } finally {
+      await retireContextKey(owner, 'newer')
+    }
   })
 })

@@ -16,7 +16,7 @@ import {
   signedContextConfig as contextConfig,
   type NotesDatabase,
 } from '../../../test/support/signed-fixture.ts'
-import { createTestDatabase } from '../../../test/support/test-database.ts'
+import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts'
 
 /**
  * The signed context against SQL injection, on real PostgreSQL: the app role, inside tenant A's
@@ -193,22 +193,35 @@ describe('key rotation', () => {
 })
 
 describe('the same injection against the plain (unsigned) context', () => {
-  it('switches tenant: why the signed context exists (the demo schema, plain settings)', async () => {
-    const plain = await createTestDatabase()
+  const injected = async (database: TestDatabase, attacker: string, victim: string) =>
+    withTenant(database.pool('app'), { tenantId: attacker }, async (tx) => {
+      const { rows } = await tx.query<{ tenant_id: string }>(
+        `SELECT n.tenant_id FROM (SELECT set_config('rowfence.tenant_id', $1, true)) s,
+                LATERAL (SELECT * FROM items) n`,
+        [victim],
+      )
+      return [...new Set(rows.map((row) => row.tenant_id))]
+    })
+
+  it('switches tenant: why the signed context exists (the demo before migration 0007, plain settings)', async () => {
+    const plain = await createTestDatabase({ plainContext: true })
     try {
       const { itemsDemo } = await import('@rowfence/demo')
       const [tenantA, tenantB] = [itemsDemo.tenants[0]!, itemsDemo.tenants[1]!]
-      const seen = await withTenant(plain.pool('app'), { tenantId: tenantA.id }, async (tx) => {
-        const { rows } = await tx.query<{ tenant_id: string }>(
-          `SELECT n.tenant_id FROM (SELECT set_config('rowfence.tenant_id', $1, true)) s,
-                  LATERAL (SELECT * FROM items) n`,
-          [tenantB.id],
-        )
-        return [...new Set(rows.map((row) => row.tenant_id))]
-      })
-      expect(seen).toEqual([tenantB.id])
+      expect(await injected(plain, tenantA.id, tenantB.id)).toEqual([tenantB.id])
     } finally {
       await plain.drop()
+    }
+  })
+
+  it('changes nothing on the demo as it is (signed since migration 0007): A still sees only A', async () => {
+    const demo = await createTestDatabase()
+    try {
+      const { itemsDemo } = await import('@rowfence/demo')
+      const [tenantA, tenantB] = [itemsDemo.tenants[0]!, itemsDemo.tenants[1]!]
+      expect(await injected(demo, tenantA.id, tenantB.id)).toEqual([tenantA.id])
+    } finally {
+      await demo.drop()
     }
   })
 })

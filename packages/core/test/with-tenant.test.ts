@@ -337,10 +337,11 @@ describe('TenantDatabase', () => {
 describe('pool hygiene', () => {
   async function leftoverSetting(
     pool: pg.Pool,
-  ): Promise<{ tenant: string | null; user: string | null; items: number }> {
+  ): Promise<{ context: string | null; tenant: string | null; user: string | null; items: number }> {
+    // The demo schema's signed context: the value, and what the context functions make of the connection.
     const { rows } = await pool.query(
-      `SELECT current_setting('rowfence.tenant_id', true) AS tenant, current_setting('rowfence.user_id', true) AS user,
-              (SELECT count(*)::int FROM items) AS items`,
+      `SELECT current_setting('rowfence.context', true) AS context, rowfence.current_tenant_id() AS tenant,
+              rowfence.current_user_id() AS user, (SELECT count(*)::int FROM items) AS items`,
     )
     return rows[0]
   }
@@ -361,7 +362,7 @@ describe('pool hygiene', () => {
     const afterFastPathError = await leftoverSetting(pool)
     expect(pool.totalCount).toBe(1)
     for (const state of [afterCommit, afterRollback, afterFastPath, afterFastPathError]) {
-      expect(state).toEqual({ tenant: '', user: '', items: 0 })
+      expect(state).toEqual({ context: '', tenant: null, user: null, items: 0 })
     }
   })
 })
@@ -374,7 +375,7 @@ describe('set-local context mode (Citus): SET LOCAL pipelined with BEGIN', () =>
     const result = await queryAsTenant(
       pool,
       { ...A, userId: USER },
-      `SELECT array_agg(DISTINCT tenant_id) AS tenants, current_setting('rowfence.user_id') AS user_id FROM items`,
+      `SELECT array_agg(DISTINCT tenant_id) AS tenants, rowfence.current_user_id() AS user_id FROM items`,
       [],
       { contextMode: 'set-local' },
     )
@@ -384,7 +385,7 @@ describe('set-local context mode (Citus): SET LOCAL pipelined with BEGIN', () =>
       readyForQuery: 1,
     })
     const after = await pool.query(
-      `SELECT current_setting('rowfence.tenant_id', true) AS t, now() = statement_timestamp() AS idle`,
+      `SELECT current_setting('rowfence.context', true) AS t, now() = statement_timestamp() AS idle`,
     )
     expect(after.rows).toEqual([{ t: '', idle: true }])
   })
@@ -402,7 +403,7 @@ describe('set-local context mode (Citus): SET LOCAL pipelined with BEGIN', () =>
       },
     )
     expect(tenants).toEqual([{ tenant_id: pawnee.id }])
-    const after = await pool.query(`SELECT current_setting('rowfence.tenant_id', true) AS t`)
+    const after = await pool.query(`SELECT current_setting('rowfence.context', true) AS t`)
     expect(after.rows).toEqual([{ t: '' }])
   })
 

@@ -42,7 +42,8 @@ describe('asTenant', () => {
         return (await client.query<{ body: string }>('SELECT body FROM public.secure_notes ORDER BY body'))
           .rows
       },
-      { role: db.cluster.appRole },
+      // The demo schema verifies a signed context: asTenant signs it as the app does.
+      { role: db.cluster.appRole, contextConfig: db.contextConfig },
     )
     expect(bodies.map((row) => row.body)).toEqual(['a', 'new'])
     const count = await admin.query('SELECT count(*)::int AS n FROM public.secure_notes')

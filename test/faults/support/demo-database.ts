@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { withTenant } from '@rowfence/core'
-import { loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
+import { bindContextConfig, parseContextKey, withTenant } from '@rowfence/core'
+import { addContextKey, loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
 import { demoMigrationsDir, demoUuid, seedDemo, signToken } from '@rowfence/demo'
 import { connectionUrl } from '@rowfence/tools'
 
@@ -20,6 +20,8 @@ export interface DemoDatabase {
   readonly appPassword: string
   readonly database: string
   readonly jwtSecret: string
+  /** The key the demo schema's signed context verifies (`<id>:<secret>`, for ROWFENCE_CONTEXT_KEY), installed. */
+  readonly contextKey: string
   readonly tenants: readonly LoadTenant[]
 }
 
@@ -58,9 +60,13 @@ export async function createDemoDatabase(options: {
   const ownerUrl = url(setup.ownerRole, setup.ownerPassword)
   const owner = new pg.Pool({ connectionString: ownerUrl, max: 4 })
   const jwtSecret = randomBytes(32).toString('hex')
+  const contextKey = `faults-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('hex')}`
   const tenants: LoadTenant[] = []
   try {
     await migrate(owner, { migrations: await loadMigrations(demoMigrationsDir) })
+    const key = parseContextKey(contextKey)
+    await addContextKey(owner, key)
+    bindContextConfig(owner, { signing: { key } })
     await seedDemo(owner)
     const ids = Array.from({ length: options.tenantCount }, (_, n) => ({
       id: demoUuid(`load-tenant:${n}`),
@@ -103,6 +109,7 @@ export async function createDemoDatabase(options: {
     appPassword: setup.appPassword,
     database,
     jwtSecret,
+    contextKey,
     tenants,
   }
 }

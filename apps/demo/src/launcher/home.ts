@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { parseContextKey, type ContextSigningKey } from '@rowfence/core'
 import { CliError } from '@rowfence/cli'
 
 /** Local state of a checkout: embedded PostgreSQL data and generated dev secrets. Git-ignored. */
@@ -11,6 +12,8 @@ export function rowfenceHome(env: NodeJS.ProcessEnv = process.env): string {
 export interface LocalConfig {
   readonly version: 1
   readonly jwtSecret: string
+  /** The dev signing key of the tenant context (`<id>:<hex secret>`, see docs/signed-context.md). */
+  readonly contextKey: string
   readonly postgres: {
     readonly port: number
     readonly superuserPassword: string
@@ -22,6 +25,7 @@ export interface LocalConfig {
 }
 
 const secret = (bytes = 32): string => randomBytes(bytes).toString('base64url')
+const newContextKey = (): string => `dev-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('hex')}`
 export const DEFAULT_EMBEDDED_PORT = 54329
 
 /** Reads `<home>/config.json`, creating it (mode 0600, fresh random secrets) on first use. */
@@ -36,11 +40,16 @@ export async function loadLocalConfig(home: string): Promise<LocalConfig> {
     ) {
       throw new Error('unexpected shape')
     }
-    if (parsed.postgres.adminPassword && parsed.postgres.authPassword) return parsed
-    // Written before the admin and login roles existed: add their passwords.
+    if (parsed.postgres.adminPassword && parsed.postgres.authPassword && parsed.contextKey) return parsed
+    // Written before the admin and login roles or the signed context existed: add what is missing.
     const upgraded: LocalConfig = {
       ...parsed,
-      postgres: { ...parsed.postgres, adminPassword: secret(), authPassword: secret() },
+      contextKey: parsed.contextKey || newContextKey(),
+      postgres: {
+        ...parsed.postgres,
+        adminPassword: parsed.postgres.adminPassword || secret(),
+        authPassword: parsed.postgres.authPassword || secret(),
+      },
     }
     await writeFile(file, JSON.stringify(upgraded, null, 2) + '\n', { mode: 0o600 })
     return upgraded
@@ -58,6 +67,7 @@ export async function loadLocalConfig(home: string): Promise<LocalConfig> {
   const config: LocalConfig = {
     version: 1,
     jwtSecret: secret(48),
+    contextKey: newContextKey(),
     postgres: {
       port: DEFAULT_EMBEDDED_PORT,
       superuserPassword: secret(),
@@ -75,4 +85,23 @@ export async function loadLocalConfig(home: string): Promise<LocalConfig> {
 /** The JWT secret: ROWFENCE_JWT_SECRET when set (production), else the generated dev secret. */
 export async function jwtSecret(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return env['ROWFENCE_JWT_SECRET'] || (await loadLocalConfig(rowfenceHome(env))).jwtSecret
+}
+
+/**
+ * The key the demo signs the tenant context with: ROWFENCE_CONTEXT_KEY (`<id>:<secret>`, as `rowfence
+ * keys --rotate` prints it) when set (production), else the generated dev key.
+ */
+export async function contextKey(env: NodeJS.ProcessEnv = process.env): Promise<ContextSigningKey> {
+  const fromEnv = env['ROWFENCE_CONTEXT_KEY']
+  try {
+    return parseContextKey(fromEnv || (await loadLocalConfig(rowfenceHome(env))).contextKey)
+  } catch (error) {
+    if (error instanceof CliError) throw error
+    throw new CliError(
+      'ROWFENCE_CONFIG_INVALID',
+      fromEnv
+        ? `ROWFENCE_CONTEXT_KEY is not a valid context key (<id>:<secret, at least 32 bytes in hex or base64>)`
+        : 'The dev context key in .rowfence/config.json is invalid; run `npm run clean`',
+    )
+  }
 }

@@ -1,6 +1,12 @@
 import pg from 'pg'
-import { createTenantDatabase } from '@rowfence/core'
-import { loadMigrations, migrate } from '@rowfence/core/migrate'
+import { randomUUID } from 'node:crypto'
+import {
+  bindContextConfig,
+  createTenantDatabase,
+  type TenantContextConfig,
+  type TenantDatabase,
+} from '@rowfence/core'
+import { addContextKey, loadMigrations, migrate } from '@rowfence/core/migrate'
 import { parseCommandArgs, type Command, type CommandIo } from '@rowfence/cli'
 import { buildApp } from '../app.ts'
 import { signToken } from '../auth/token.ts'
@@ -9,7 +15,7 @@ import { DEMO_OPERATOR, DEMO_PASSWORD, itemsDemo, seedDemo, type SeedCounts } fr
 import { startCitusEnvironment } from './citus.ts'
 import type { DatabaseEnvironment } from './embedded.ts'
 import { openDatabaseEnvironment } from './environment.ts'
-import { jwtSecret, rowfenceHome } from './home.ts'
+import { contextKey, jwtSecret, rowfenceHome } from './home.ts'
 import { readSettings } from './settings.ts'
 
 const TRUST_HEADER_WARNING = `
@@ -100,6 +106,27 @@ async function drain(
   }
 }
 
+/**
+ * A signed context that the database does not verify makes every tenant request see nothing (fail
+ * closed): say so at startup rather than serve empty lists. One statement as an unknown tenant.
+ */
+async function warnUnlessKeyVerifies(db: TenantDatabase, keyId: string, io: CommandIo): Promise<void> {
+  try {
+    const { rows } = await db.queryAsTenant<{ verified: boolean }>(
+      { tenantId: randomUUID() },
+      'SELECT rowfence.current_tenant_id() IS NOT NULL AS verified',
+    )
+    if (rows[0]?.verified) return
+    io.err(
+      `warning: the database does not verify the tenant context signed with key ${keyId}: every tenant ` +
+        'request will see nothing. Install the key as the owner (ROWFENCE_CONTEXT_KEY=<id>:<secret> ' +
+        'rowfence keys --add) and check that migration 0007 (the signed context) is applied.',
+    )
+  } catch (error) {
+    io.err(`warning: could not check the context key: ${(error as Error).message}`)
+  }
+}
+
 /** Runs until SIGINT/SIGTERM, then closes the server, the pools and the embedded PostgreSQL in order. */
 async function runServer(
   io: CommandIo,
@@ -112,6 +139,10 @@ async function runServer(
   const { host, port, trustTenantHeader: trustHeader } = settings
   const secret = await jwtSecret()
   const environment = await (options.open ?? openDatabaseEnvironment)(io.err)
+  // The demo schema verifies a signed tenant context (migration 0007); the Citus flavour keeps the plain one.
+  const contextConfig: TenantContextConfig | undefined = environment.citus
+    ? undefined
+    : { signing: { key: await contextKey() } }
   const appPool = new pg.Pool({
     connectionString: environment.appUrl,
     max: settings.poolSize,
@@ -134,6 +165,11 @@ async function runServer(
       const ownerPool = new pg.Pool({ connectionString: environment.ownerUrl, max: 2 })
       try {
         const { applied } = await migrate(ownerPool, { migrations: await loadMigrations(demoMigrationsDir) })
+        if (contextConfig?.signing) {
+          // Installs (or re-installs) the key the app signs with: `rowfence keys --add` does the same.
+          await addContextKey(ownerPool, contextConfig.signing.key)
+          bindContextConfig(ownerPool, contextConfig)
+        }
         const seeded = await seedDemo(ownerPool)
         io.err(`migrations applied: ${applied.length}; ${describeSeed(seeded)}`)
       } finally {
@@ -141,11 +177,14 @@ async function runServer(
       }
     }
     if (trustHeader) io.err(TRUST_HEADER_WARNING)
+    const db = createTenantDatabase(appPool, {
+      pooler: settings.poolerMode,
+      contextMode: environment.citus ? 'set-local' : 'set-config',
+      contextConfig,
+    })
+    if (contextConfig?.signing) await warnUnlessKeyVerifies(db, contextConfig.signing.key.id, io)
     const app = await buildApp({
-      db: createTenantDatabase(appPool, {
-        pooler: settings.poolerMode,
-        contextMode: environment.citus ? 'set-local' : 'set-config',
-      }),
+      db,
       authPool,
       adminPool,
       jwtSecret: secret,
@@ -187,7 +226,9 @@ export const devCommand: Command = {
 
 Starts embedded PostgreSQL under .rowfence/ (or uses DATABASE_URL + APP_DATABASE_URL), applies
 migrations, seeds the demo data and serves the demo app. Environment: HOST (127.0.0.1), PORT (3000),
-LOG_LEVEL (info), ROWFENCE_JWT_SECRET, ROWFENCE_TRUST_TENANT_HEADER=1 (insecure demo mode),
+LOG_LEVEL (info), ROWFENCE_JWT_SECRET, ROWFENCE_CONTEXT_KEY (<id>:<secret>, the key the tenant
+context is signed with; installed by dev, by \`rowfence keys --add\` elsewhere; default: a generated dev
+key), ROWFENCE_TRUST_TENANT_HEADER=1 (insecure demo mode),
 ROWFENCE_PG_PORT (embedded PostgreSQL port, 54329), ROWFENCE_HOME (.rowfence), ROWFENCE_POOLER_MODE=1
 (unnamed statements, for transaction-mode poolers), PG_POOL_SIZE (10), PG_CONNECT_TIMEOUT_MS (2000),
 PG_STATEMENT_TIMEOUT_MS (5000), PG_IDLE_IN_TRANSACTION_TIMEOUT_MS (10000), HTTP_IDLE_TIMEOUT_MS (10000),
@@ -240,6 +281,7 @@ Inserts the demo tenants and items that are missing, through the tenant context 
     if (values.help) return (io.out(this.usage), 0)
     const environment = await openDatabaseEnvironment(io.err, { needApp: false })
     const pool = new pg.Pool({ connectionString: environment.ownerUrl, max: 2 })
+    if (!environment.citus) bindContextConfig(pool, { signing: { key: await contextKey() } })
     try {
       const seeded = await seedDemo(pool)
       io.err(describeSeed(seeded))

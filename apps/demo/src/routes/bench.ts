@@ -1,6 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { Pool } from 'pg'
-import { inTransaction, TENANT_SETTING, USER_SETTING, withClient } from '@rowfence/core'
+import {
+  contextConfigFor,
+  inTransaction,
+  normalizeContextWith,
+  TENANT_SETTING,
+  USER_SETTING,
+  withClient,
+  type TenantContext,
+} from '@rowfence/core'
 import { tenantOf } from '../plugins/authenticate.ts'
 import { itemsListResponse, itemsQuerystring, itemsPage, type ItemsQuery } from './items.ts'
 
@@ -23,9 +31,21 @@ function plainPage(
   return { ...page, name: `bench_plain_${page.name}`, text }
 }
 
-const setContext = {
-  name: 'bench_naive_set_context',
-  text: `SELECT set_config('${TENANT_SETTING}', $1, true), set_config('${USER_SETTING}', $2, true)`,
+/**
+ * The context as hand-written code sets it: set_config of each setting, with the values the pool's
+ * context config gives (the plain settings, or the signed value on the demo's signed schema).
+ */
+function setContext(pool: Pool, tenant: TenantContext): { name: string; text: string; values: string[] } {
+  const context = normalizeContextWith(tenant, contextConfigFor(pool, undefined))
+  const settings = context.settings ?? [
+    [TENANT_SETTING, context.tenantId],
+    [USER_SETTING, context.userId],
+  ]
+  return {
+    name: `bench_naive_set_context_${settings.length}`,
+    text: `SELECT ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
+    values: settings.flat(),
+  }
 }
 
 /**
@@ -57,7 +77,7 @@ export function benchRoutes(app: FastifyInstance, options: BenchRoutesOptions): 
       // Four awaited round trips (BEGIN, set_config, query, COMMIT) through core's plain helpers.
       return withClient(pool, (client) =>
         inTransaction(client, async () => {
-          await client.query({ ...setContext, values: [tenant.tenantId, tenant.userId ?? ''] })
+          await client.query(setContext(pool, tenant))
           const { rows } = await client.query(itemsPage(tenant.tenantId, request.query))
           return rows
         }),

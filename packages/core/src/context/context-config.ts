@@ -89,6 +89,30 @@ export function defineContextConfig(config: TenantContextConfig = {}): TenantCon
   return Object.freeze({ ...config, claims: config.claims && Object.freeze({ ...config.claims }) })
 }
 
+/** Context configs bound to pools (bindContextConfig): the default of every unit of work on that pool. */
+const boundConfigs = new WeakMap<object, TenantContextConfig>()
+
+/**
+ * Binds a context config to a pool, once, where the pool is created: every unit of work on it that
+ * does not pass a `contextConfig` of its own uses this one (withTenant, queryAsTenant,
+ * createTenantDatabase, TenantPool, request transactions, the ORM adapters and the middleware). The
+ * way to turn on the signed context everywhere with one line, so no call site can forget it (a call
+ * that did would fail closed: a signed schema ignores the plain settings). Binding again replaces it.
+ * Throws ROWFENCE_CONFIG_INVALID for an invalid config.
+ */
+export function bindContextConfig(pool: object, config: TenantContextConfig): void {
+  if (typeof pool !== 'object' || pool === null) throw invalidConfig('bindContextConfig needs a pg Pool')
+  boundConfigs.set(pool, defineContextConfig(config))
+}
+
+/** The config a unit of work on `pool` uses: its own when given, else the one bound to the pool. */
+export function contextConfigFor(
+  pool: object,
+  own: TenantContextConfig | undefined,
+): TenantContextConfig | undefined {
+  return own ?? boundConfigs.get(pool)
+}
+
 function isDefault(config: TenantContextConfig | undefined): boolean {
   return (
     config === undefined ||

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg'
 import { RowfenceError } from '../errors.ts'
-import { normalizeContextWith } from './context-config.ts'
+import { contextConfigFor, normalizeContextWith } from './context-config.ts'
 import { checkOut, type CheckedOutClient } from './connection.ts'
 import { rememberPool } from './nested.ts'
 import type { TenantContext } from './tenant-context.ts'
@@ -58,7 +58,7 @@ export class RequestTransaction {
   ) {
     const resolved = resolveConnectionSource(source)
     const merged = { ...resolved.options, ...options }
-    const settings = normalizeContextWith(context, merged.contextConfig)
+    const settings = normalizeContextWith(context, contextConfigFor(resolved.pool, merged.contextConfig))
     this.#readOnly = merged.readOnly === true
     this.transaction = new TenantTransaction(
       () => {

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
 import { RowfenceError } from '../errors.ts'
 import {
+  contextConfigFor,
   normalizeContextWith,
   type NormalizedContext,
   type PlanCacheMode,
@@ -456,7 +457,7 @@ export async function withTenant<T>(
   fn: (tx: TenantTransaction) => Promise<T>,
   options: WithTenantOptions = {},
 ): Promise<T> {
-  const settings = normalizeContextWith(context, options.contextConfig)
+  const settings = normalizeContextWith(context, contextConfigFor(pool, options.contextConfig))
   const begin = beginStatement(options)
   // Inside a transaction of the same pool: the same tenant reuses it, another tenant is refused.
   const outer = enterNested(pool, activeTransaction.getStore(), settings)
@@ -575,7 +576,7 @@ export async function queryAsTenant<R extends QueryResultRow = QueryResultRow>(
   values?: readonly unknown[],
   options: QueryAsTenantOptions = {},
 ): Promise<QueryResult<R>> {
-  const settings = normalizeContextWith(context, options.contextConfig)
+  const settings = normalizeContextWith(context, contextConfigFor(pool, options.contextConfig))
   const pooler = options.pooler === true
   const mode = contextModeOf(options)
   const statement = forPooler(toStatement(query, values), pooler)

@@ -293,7 +293,7 @@ function operationSql(operation: Operation): string {
     case 'createContext':
       return contextSql(operation.appRole, operation.context)
     case 'createSignUp':
-      return signUpSql(operation.signUp, operation.tenantSetting, operation.appRole)
+      return signUpSql(operation.signUp, operation.context, operation.appRole)
     case 'dropSignUp':
       return dropSignUpSql(operation.signUp)
     case 'citusSequential':

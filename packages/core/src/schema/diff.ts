@@ -272,7 +272,9 @@ export function diffSchemas(
   ]
   if (additions.length > 0) operations.push({ kind: 'comment', text: 'Added or changed' }, ...additions)
   const [signUpBefore, signUpAfter] = [previous?.signUp ?? null, next.signUp]
-  if (!sameData(signUpBefore, signUpAfter)) {
+  // The sign-up sets the new tenant's context the way the context functions read it: a change of the
+  // context (e.g. to the signed one) renders it again.
+  if (!sameData(signUpBefore, signUpAfter) || (signUpAfter && !sameData(previous?.context, next.context))) {
     operations.push({
       kind: 'comment',
       text: 'Tenant sign-up: creates one new tenant (and its first member), nothing else',
@@ -283,7 +285,9 @@ export function diffSchemas(
         kind: 'createSignUp',
         signUp: signUpAfter,
         appRole: next.appRole,
-        tenantSetting: next.context.tenantSetting,
+        context: next.context.signed
+          ? { signed: true, contextSetting: next.context.contextSetting }
+          : { signed: false, tenantSetting: next.context.tenantSetting },
       })
     }
   }

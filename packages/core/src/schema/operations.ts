@@ -13,6 +13,7 @@ import type {
   SignUpModel,
   TableModel,
 } from './model.ts'
+import type { SignUpContext } from './sign-up.ts'
 
 /**
  * One DDL step, as data. `diffSchemas()` produces a list of these; `compileOperations()` is the one
@@ -28,7 +29,7 @@ export type Operation =
       readonly kind: 'createSignUp'
       readonly signUp: SignUpModel
       readonly appRole: string
-      readonly tenantSetting: string
+      readonly context: SignUpContext
     }
   | { readonly kind: 'dropSignUp'; readonly signUp: SignUpModel }
   /** Citus: run DDL over shards sequentially, as Citus asks for migrations that create related tables. */

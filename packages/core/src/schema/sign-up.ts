@@ -52,20 +52,52 @@ export function signUpParameters(model: SignUpModel): Array<{ name: string; type
   ]
 }
 
-/** The plpgsql body (what pg_proc.prosrc holds), deterministic. */
-export function signUpBody(model: SignUpModel, tenantSetting: string): string {
-  const setting = quoteLiteral(tenantSetting)
+/**
+ * Where the sign-up puts the new tenant's context for its own inserts: the plain tenant setting, or
+ * (signed context) the setting carrying the signed value.
+ */
+export type SignUpContext =
+  | { readonly signed: false; readonly tenantSetting: string }
+  | { readonly signed: true; readonly contextSetting: string }
+
+/** The key table the signed sign-up signs with (the same table the verifier reads). */
+const CONTEXT_KEYS = qualifiedName(CONTEXT_SCHEMA, 'context_keys')
+
+/**
+ * The plpgsql body (what pg_proc.prosrc holds), deterministic.
+ *
+ * Signed context: the function runs as the owner, who can read the key table the app role cannot, and
+ * signs a context for the new tenant itself (the newest active key, 60 seconds, no user), exactly as the
+ * app does (`v1.<key id>.<payload hex>.<hmac hex>`), so the inserts pass the policies' WITH CHECK. Like
+ * the plain form, it restores the caller's value before returning; the value only ever names the tenant
+ * this call created.
+ */
+export function signUpBody(model: SignUpModel, context: SignUpContext): string {
+  const setting = quoteLiteral(context.signed ? context.contextSetting : context.tenantSetting)
   const insert = (table: string, tenantColumn: string, columns: readonly SignUpColumn[], prefix: string) =>
     `INSERT INTO ${q(table)} (${[tenantColumn, ...columns.map((c) => c.name)].map(q).join(', ')}) ` +
     `VALUES (${[NEW_TENANT, ...columns.map((c) => q(`${prefix}${c.name}`))].join(', ')})`
   const lines = [
     'DECLARE',
     `  previous text := current_setting(${setting}, true);`,
+    ...(context.signed ? ['  signing_key record;', '  signed_body text;'] : []),
     'BEGIN',
     `  ${NEW_TENANT} := ${model.tenantId.source === 'random' ? 'gen_random_uuid()' : q('p_id')};`,
-    `  PERFORM set_config(${setting}, ${NEW_TENANT}::text, true);`,
-    `  ${insert(model.tenants.table, 'id', model.tenants.columns, 'p_')};`,
   ]
+  if (context.signed) {
+    lines.push(
+      `  SELECT k.id, k.ipad, k.opad INTO signing_key FROM ${CONTEXT_KEYS} k`,
+      '   WHERE k.not_after IS NULL OR k.not_after > statement_timestamp() ORDER BY k.created_at DESC, k.id LIMIT 1;',
+      '  IF NOT FOUND THEN',
+      "    RAISE EXCEPTION 'rowfence: no active context key to sign the new tenant''s context (rowfence keys --add)' USING ERRCODE = '55000';",
+      '  END IF;',
+      `  signed_body := 'v1.' || signing_key.id || '.' || encode(convert_to(json_build_object('t', ${NEW_TENANT}::text, 'u', '', 'c', json_build_object(), 'exp', floor(extract(epoch FROM statement_timestamp()))::bigint + 60)::text, 'UTF8'), 'hex');`,
+      `  PERFORM set_config(${setting}, signed_body || '.' || encode(sha256(signing_key.opad || sha256(signing_key.ipad || convert_to(signed_body, 'UTF8'))), 'hex'), true);`,
+    )
+  } else {
+    lines.push(`  PERFORM set_config(${setting}, ${NEW_TENANT}::text, true);`)
+  }
+  lines.push(`  ${insert(model.tenants.table, 'id', model.tenants.columns, 'p_')};`)
   if (model.member) {
     lines.push(
       `  ${insert(model.member.table, 'tenant_id', model.member.columns, 'p_member_')} ` +
@@ -77,7 +109,7 @@ export function signUpBody(model: SignUpModel, tenantSetting: string): string {
 }
 
 /** `CREATE FUNCTION`, its pinned search_path, and EXECUTE for the app role only. */
-export function signUpSql(model: SignUpModel, tenantSetting: string, appRole: string): string {
+export function signUpSql(model: SignUpModel, context: SignUpContext, appRole: string): string {
   const name = qualifiedName(CONTEXT_SCHEMA, SIGN_UP_FUNCTION)
   const parameters = signUpParameters(model)
   const signature = `${name}(${parameters.map((p) => p.type).join(', ')})`
@@ -85,7 +117,7 @@ export function signUpSql(model: SignUpModel, tenantSetting: string, appRole: st
     `OUT ${NEW_TENANT} ${model.tenantId.type}`,
     ...(model.member ? [`OUT ${NEW_MEMBER} ${model.member.id.type}`] : []),
   ]
-  const body = signUpBody(model, tenantSetting)
+  const body = signUpBody(model, context)
   if (body.includes('$rowfence$')) throw new Error('Cannot render the sign-up function')
   return [
     `CREATE FUNCTION ${name}(${[...parameters.map((p) => `${q(p.name)} ${p.type}`), ...outputs].join(', ')})`,
@@ -139,5 +171,9 @@ export function isGeneratedSignUpBody(source: string): boolean {
           }
         : null,
   }
-  return signUpBody(model, setting) === source
+  const signed = source.includes(`FROM ${CONTEXT_KEYS} k`)
+  return (
+    signUpBody(model, signed ? { signed, contextSetting: setting } : { signed, tenantSetting: setting }) ===
+    source
+  )
 }

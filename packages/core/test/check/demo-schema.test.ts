@@ -4,38 +4,35 @@ import { quoteIdentifier } from '@rowfence/core'
 import { checkDatabase } from '@rowfence/core/check'
 import { createCheckHarness, type CheckHarness } from './harness.ts'
 
-/** The demo runs the plain context: its one kind of finding is the context-forgeable advisory (info). */
-const PLAIN_CONTEXT = [
-  'info context-forgeable rowfence.current_tenant_id()',
-  'info context-forgeable rowfence.current_user_id()',
-]
+/**
+ * The demo runs the signed context (migration 0007): no finding at all, not even the context-forgeable
+ * advisory that its plain context had (context-forgeable.test.ts checks that one on the plain demo).
+ */
+const CLEAN: string[] = []
 const described = (findings: readonly { severity: string; ruleId: string; object: string | null }[]) =>
   findings.map((finding) => `${finding.severity} ${finding.ruleId} ${finding.object}`)
 
 let harness: CheckHarness
 beforeAll(async () => {
-  harness = await createCheckHarness()
+  harness = await createCheckHarness({ signed: true })
 })
 afterAll(async () => harness.drop())
 
 describe('the demo app schema', () => {
-  it.each(['admin', 'owner', 'app'] as const)(
-    'comes out clean (but for the plain context advisory) when checked as the %s role',
-    async (role) => {
-      const report = await checkDatabase(harness.db.pool(role), {
-        schema: 'public',
-        appRole: harness.db.cluster.appRole,
-      })
-      expect(report.tenantTables).toEqual([
-        'public.articles',
-        'public.items',
-        'public.tenant_storage',
-        'public.users',
-      ])
-      expect(described(report.findings)).toEqual(PLAIN_CONTEXT)
-      expect(report.baselined).toEqual([])
-    },
-  )
+  it.each(['admin', 'owner', 'app'] as const)('comes out clean when checked as the %s role', async (role) => {
+    const report = await checkDatabase(harness.db.pool(role), {
+      schema: 'public',
+      appRole: harness.db.cluster.appRole,
+    })
+    expect(report.tenantTables).toEqual([
+      'public.articles',
+      'public.items',
+      'public.tenant_storage',
+      'public.users',
+    ])
+    expect(described(report.findings)).toEqual(CLEAN)
+    expect(report.baselined).toEqual([])
+  })
 
   it('comes out the same for a role that holds no privilege beyond CONNECT', async () => {
     const reader = await harness.createRole(`LOGIN PASSWORD 'reader-pw'`)
@@ -46,7 +43,7 @@ describe('the demo app schema', () => {
     const pool = new pg.Pool({ connectionString: url.toString(), max: 1 })
     try {
       const report = await checkDatabase(pool, { appRole: harness.db.cluster.appRole })
-      expect(described(report.findings)).toEqual(PLAIN_CONTEXT)
+      expect(described(report.findings)).toEqual(CLEAN)
     } finally {
       await pool.end()
     }
