@@ -146,3 +146,74 @@ describe('rowfence-demo dev against an external PostgreSQL', () => {
     expect(await exited).toBe(0)
   })
 })
+
+describe('rowfence-demo serve and the context key', () => {
+  /** Serves the test database with `key`; returns what the server printed and the items one token lists. */
+  async function serveWith(key: string): Promise<{ stderr: string; titles: string[] }> {
+    const child = spawn(process.execPath, [bin, 'serve'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: db.ownerUrl,
+        APP_DATABASE_URL: db.appUrl,
+        ROWFENCE_HOME: home,
+        ROWFENCE_CONTEXT_KEY: key,
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'pipe',
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<number | null>((resolvePromise) => child.on('close', resolvePromise))
+    try {
+      await new Promise<void>((resolvePromise, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no welcome banner; got: ${stdout}${stderr}`)),
+          20_000,
+        )
+        child.stdout.on('data', () => {
+          if (stdout.includes('Ctrl-C')) {
+            clearTimeout(timer)
+            resolvePromise()
+          }
+        })
+      })
+      const curl = /curl -H "Authorization: Bearer ([^"]+)" (\S+)/.exec(stdout)
+      const response = await fetch(curl![2]!, { headers: { authorization: `Bearer ${curl![1]}` } })
+      expect(response.status).toBe(200)
+      const titles = ((await response.json()) as Array<{ title: string }>).map((item) => item.title)
+      return { stderr, titles }
+    } finally {
+      child.kill('SIGINT')
+      expect(await exited).toBe(0)
+    }
+  }
+
+  it('signs with ROWFENCE_CONTEXT_KEY: the installed key serves the tenant its rows, silently', async () => {
+    const served = await serveWith(db.cluster.contextKey)
+    expect(served.titles).toHaveLength(5)
+    expect(served.stderr).not.toContain('does not verify')
+  })
+
+  it('warns at startup when the database does not verify the key, and every tenant sees nothing', async () => {
+    const served = await serveWith(`unknown:${'cd'.repeat(32)}`)
+    expect(served.stderr).toContain(
+      'warning: the database does not verify the tenant context signed with key unknown',
+    )
+    expect(served.titles).toEqual([])
+  })
+
+  it('refuses a malformed ROWFENCE_CONTEXT_KEY (exit 2, the secret not echoed)', async () => {
+    const result = await run(['serve'], {
+      DATABASE_URL: db.ownerUrl,
+      APP_DATABASE_URL: db.appUrl,
+      ROWFENCE_HOME: home,
+      ROWFENCE_CONTEXT_KEY: 'short:abcd',
+    })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('ROWFENCE_CONFIG_INVALID')
+    expect(result.stderr).not.toContain('abcd')
+  })
+})

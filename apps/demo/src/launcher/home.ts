@@ -102,6 +102,7 @@ export async function contextKey(env: NodeJS.ProcessEnv = process.env): Promise<
       fromEnv
         ? `ROWFENCE_CONTEXT_KEY is not a valid context key (<id>:<secret, at least 32 bytes in hex or base64>)`
         : 'The dev context key in .rowfence/config.json is invalid; run `npm run clean`',
+      { exitCode: 2 },
     )
   }
 }

@@ -138,11 +138,10 @@ async function runServer(
   const settings = readSettings()
   const { host, port, trustTenantHeader: trustHeader } = settings
   const secret = await jwtSecret()
+  const key = await contextKey()
   const environment = await (options.open ?? openDatabaseEnvironment)(io.err)
   // The demo schema verifies a signed tenant context (migration 0007); the Citus flavour keeps the plain one.
-  const contextConfig: TenantContextConfig | undefined = environment.citus
-    ? undefined
-    : { signing: { key: await contextKey() } }
+  const contextConfig: TenantContextConfig | undefined = environment.citus ? undefined : { signing: { key } }
   const appPool = new pg.Pool({
     connectionString: environment.appUrl,
     max: settings.poolSize,
