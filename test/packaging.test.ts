@@ -441,15 +441,24 @@ export const response: ErrorResponse = toErrorResponse(error)
     expect(commands.map((line) => line.replace(/^\S+=\S+ /, ''))).toEqual([
       'npx rowfence generate --name init',
       'npx rowfence migrate',
+      'npx rowfence keys --rotate',
       'npx rowfence check',
     ])
-    const env = { DATABASE_URL: db.ownerUrl, APP_DATABASE_URL: appUrl() }
+    const env: Record<string, string> = { DATABASE_URL: db.ownerUrl, APP_DATABASE_URL: appUrl() }
     const outputs: Run[] = []
     for (const line of commands) {
       const [, ...args] = line.replace(/^\S+=\S+ /, '').split(' ')
       outputs.push(await run('npx', ['--no-install', ...args], { cwd: project, env }))
     }
-    const [generated, migrated, checked] = outputs as [Run, Run, Run]
+    const [generated, migrated, keyed, checked] = outputs as [Run, Run, Run, Run]
+    // A new schema gets the signed context; the key `keys --rotate` installed and printed goes to the scripts.
+    expect(await readFile(join(project, 'db', 'migrations', '0001_init.sql'), 'utf8')).toContain(
+      '"rowfence"."verified_context"()',
+    )
+    expect(keyed.code, keyed.stderr).toBe(0)
+    const printed = /^ROWFENCE_CONTEXT_KEY=([A-Za-z0-9_-]+:\S+)\n$/.exec(keyed.stdout)
+    expect(printed, keyed.stdout).not.toBeNull()
+    env['ROWFENCE_CONTEXT_KEY'] = printed![1]!
     expect(generated.code, generated.stderr).toBe(0)
     expect(await readdir(join(project, 'db', 'migrations'))).toEqual(
       expect.arrayContaining(['.rowfence-schema.json', '0001_init.sql']),
@@ -480,6 +489,14 @@ export const response: ErrorResponse = toErrorResponse(error)
     // globex sees its own project only, never acme's.
     expect(globexView.projects.map((row) => row.id)).toEqual([globexView.created])
     expect(first.stderr.trim()).toBe('ROWFENCE_INVALID_TENANT')
+    // Without the key the same app signs nothing: the database ignores the plain settings, so it sees no
+    // row (fail closed); parseContextKey refuses the missing key before anything is sent.
+    const keyless = await run(process.execPath, ['app.js', acme], {
+      cwd: project,
+      env: { ...env, ROWFENCE_CONTEXT_KEY: '' },
+    })
+    expect(keyless.code).not.toBe(0)
+    expect(keyless.stderr).toContain('ROWFENCE_CONFIG_INVALID')
   })
 
   it('rowfence --help, and usage errors without a config (exit 2, nothing written)', async () => {

@@ -56,6 +56,8 @@ describe('rowfence generate', () => {
     expect(result.out).toBe(join(dir, '0001_first.sql'))
     expect((await readdir(dir)).sort()).toEqual(['.rowfence-schema.json', '0001_first.sql'])
     expect(await readFile(join(dir, '0001_first.sql'), 'utf8')).toContain(renderSchema(example))
+    // The example does not choose its context: a new schema gets the signed one, and says what comes next.
+    expect(result.err).toContain('the policies trust the signed context: after migrating, install a key')
   })
 
   it('says clearly when nothing changed', async () => {

@@ -41,8 +41,27 @@ const T = '(SELECT "rowfence"."current_tenant_id"())'
 const U = '(SELECT "rowfence"."current_user_id"())'
 
 describe('context functions', () => {
-  it('are STABLE SQL functions that fail closed, executable by the app role only', () => {
+  it('are the signed context by default: a key table only the owner reads, a SECURITY DEFINER verifier', () => {
+    expect(example.contextByDefault).toBe(true)
     const [, context] = diffSchemas(null, example.model)
+    const sql = compileOperations([context!])
+    expect(sql).toContain('CREATE TABLE IF NOT EXISTS "rowfence"."context_keys"')
+    expect(sql).toContain('REVOKE ALL ON TABLE "rowfence"."context_keys" FROM PUBLIC;')
+    expect(sql).toMatch(
+      /"rowfence"\."verified_context"\(\) RETURNS jsonb\n {2}LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER\n {2}SET search_path = pg_catalog, pg_temp/,
+    )
+    expect(sql).toContain(`AS $$ SELECT NULLIF("rowfence"."verified_context"() ->> 't', '')::uuid $$;`)
+    expect(sql).not.toContain("current_setting('rowfence.tenant_id'")
+  })
+
+  it('with signed: false, are STABLE SQL functions over the plain settings, executable by the app role only', () => {
+    const plain = rowfenceSchema({
+      tables: [tenants, users, articles],
+      appRole: 'rowfence_app',
+      context: { signed: false },
+    })
+    expect(plain.contextByDefault).toBe(false)
+    const [, context] = diffSchemas(null, plain.model)
     expect(compileOperations([context!])).toBe(`CREATE SCHEMA IF NOT EXISTS "rowfence";
 REVOKE ALL ON SCHEMA "rowfence" FROM PUBLIC;
 GRANT USAGE ON SCHEMA "rowfence" TO "rowfence_app";

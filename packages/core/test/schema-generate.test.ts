@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { withTenant } from '@rowfence/core'
-import { loadMigrations, migrate } from '@rowfence/core/migrate'
+import { bindContextConfig, withTenant } from '@rowfence/core'
+import { addContextKey, loadMigrations, migrate } from '@rowfence/core/migrate'
 import {
   diffSchemas,
   generateMigration,
@@ -84,6 +84,11 @@ ${renderSchema(example)}`,
       schema: example.model,
     })
     expect((await apply()).applied).toHaveLength(1)
+    // A new schema gets the signed context: install a key, and sign with it on both pools.
+    expect(example.model.context.signed).toBe(true)
+    const key = { id: 'generate-test', secret: randomBytes(32) }
+    await addContextKey(owner, key)
+    for (const pool of [owner, app]) bindContextConfig(pool, { signing: { key } })
 
     await withTenant(owner, { tenantId: A }, (tx) =>
       tx.query(`INSERT INTO tenants (id, name) VALUES ($1, 'a')`, [A]),
@@ -239,7 +244,7 @@ CREATE POLICY "articles_delete" ON "articles" AS PERMISSIVE FOR DELETE TO PUBLIC
 })
 
 describe('a snapshot from before the context was configurable', () => {
-  it('reads as the default context (uuid ids, rowfence.* settings): nothing to generate', async () => {
+  it('reads as the plain context (uuid ids, rowfence.* settings): nothing to generate, unless the schema asks for the signed one', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'rowfence-old-snapshot-'))
     try {
       const old: Record<string, unknown> = { ...example.model }
@@ -254,7 +259,21 @@ describe('a snapshot from before the context was configurable', () => {
         signed: false,
         contextSetting: 'rowfence.context',
       })
-      expect(diffSchemas(snapshot!.schema, example.model)).toEqual([])
+      // The example does not choose its context: an existing schema keeps the plain one it has.
+      expect(example.contextByDefault).toBe(true)
+      await expect(generateMigration(example, { dir: folder, dryRun: true })).resolves.toMatchObject({
+        status: 'unchanged',
+      })
+      // Asked for explicitly, the signed context is a migration: the key table, the verifier, the functions.
+      const signed = rowfenceSchema({
+        tables: [tenants, users, articles],
+        appRole: 'rowfence_app',
+        context: { signed: true },
+      })
+      const moved = await generateMigration(signed, { dir: folder, dryRun: true })
+      expect(moved.status).toBe('dry-run')
+      expect(moved.sql).toContain('CREATE TABLE IF NOT EXISTS "rowfence"."context_keys"')
+      expect(moved.sql).toContain('"rowfence"."verified_context"()')
     } finally {
       await rm(folder, { recursive: true, force: true })
     }

@@ -26,7 +26,9 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/tes
  * tenant_id defaults to the current tenant, and tenant A still cannot touch tenant B's rows.
  */
 
+// The plain context (these tests set the custom settings directly); signed ones: signed-context.test.ts.
 const contextConfig: TenantContextConfig = defineContextConfig({
+  signed: false,
   tenantIdType: 'text',
   userIdType: 'bigint',
   tenantSetting: 'app.org_id',

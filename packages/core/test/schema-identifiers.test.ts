@@ -25,7 +25,11 @@ const hostile = tenantTable(HOSTILE, {
   policies: { write: { ownerColumn: 'user' } },
 })
 const multiline = tenantTable(NEWLINE, { columns: { from: uuid().primaryKey() } })
-const schema = rowfenceSchema({ tables: [tenants, parent, hostile, multiline], appRole: 'rowfence_app' })
+const schema = rowfenceSchema({
+  tables: [tenants, parent, hostile, multiline],
+  appRole: 'rowfence_app',
+  context: { signed: false },
+})
 
 const A = randomUUID()
 const B = randomUUID()

@@ -42,6 +42,8 @@ const notices = tenantTable('notices', {
 const schema = rowfenceSchema({
   tables: [orgs, members, tasks, posts, drafts, notices],
   appRole: 'rowfence_app',
+  // The plain context: these policies' semantics do not depend on it (the signed one: signed-context.test.ts).
+  context: { signed: false },
 })
 
 const A = randomUUID()

@@ -106,6 +106,13 @@ add. Prints "nothing to generate" when the schema is unchanged.
         io.err(
           `wrote ${result.id}.sql and ${SNAPSHOT_FILE}; review and commit both, then run rowfence migrate`,
         )
+        if (result.operations.some((op) => op.kind === 'createContext' && op.context.signed)) {
+          io.err(
+            'the policies trust the signed context: after migrating, install a key as the owner ' +
+              '(rowfence keys --rotate makes and prints one, rowfence keys --add installs $ROWFENCE_CONTEXT_KEY) ' +
+              'and sign with it in the app (bindContextConfig, docs/signed-context.md)',
+          )
+        }
         break
     }
     return 0

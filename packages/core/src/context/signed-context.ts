@@ -53,7 +53,12 @@ export function keyBytes(key: ContextSigningKey): Buffer {
 }
 
 /** `ROWFENCE_CONTEXT_KEY=<id>:<secret>` (the form the CLI prints) as a key. */
-export function parseContextKey(text: string): ContextSigningKey {
+export function parseContextKey(text: string | undefined): ContextSigningKey {
+  if (typeof text !== 'string' || text === '') {
+    throw invalidKey(
+      'No context key: set ROWFENCE_CONTEXT_KEY=<id>:<secret> (rowfence keys --rotate prints one)',
+    )
+  }
   const colon = text.indexOf(':')
   if (colon <= 0) throw invalidKey('A context key is written <id>:<secret in hex or base64>')
   const key = { id: text.slice(0, colon), secret: text.slice(colon + 1) }

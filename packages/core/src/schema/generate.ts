@@ -90,6 +90,12 @@ export async function generateMigration(
     existingMigrations(options.dir),
   ])
   const last = migrations.at(-1)?.id ?? null
+  // A schema that does not choose its context keeps the one its migrations have (the plain context for
+  // one generated before the signed context was the default); only a new schema gets the signed one.
+  const model =
+    schema.contextByDefault && snapshot && snapshot.schema.context.signed !== schema.model.context.signed
+      ? { ...schema.model, context: { ...schema.model.context, signed: snapshot.schema.context.signed } }
+      : schema.model
   if (snapshot?.migration && !migrations.some((migration) => migration.id === snapshot.migration)) {
     throw new RowfenceError('ROWFENCE_SCHEMA_SNAPSHOT_INVALID', {
       message: `${snapshotFile} records migration ${snapshot.migration}, which is not in ${options.dir}`,
@@ -97,7 +103,7 @@ export async function generateMigration(
     })
   }
   if (options.snapshotOnly) {
-    if (!options.dryRun) await writeSnapshot(snapshotFile, { migration: last, schema: schema.model })
+    if (!options.dryRun) await writeSnapshot(snapshotFile, { migration: last, schema: model })
     return {
       status: 'snapshot-only',
       previous: snapshot?.migration ?? null,
@@ -114,7 +120,7 @@ export async function generateMigration(
     })
   }
 
-  const operations = diffSchemas(snapshot?.schema ?? null, schema.model, { allowDrop: options.allowDrop })
+  const operations = diffSchemas(snapshot?.schema ?? null, model, { allowDrop: options.allowDrop })
   const previous = snapshot?.migration ?? null
   if (operations.length === 0) {
     return { status: 'unchanged', previous, id: null, file: null, sql: '', operations }
@@ -133,6 +139,6 @@ export async function generateMigration(
 
   await mkdir(options.dir, { recursive: true })
   await writeFile(file, sql, { flag: 'wx' })
-  await writeSnapshot(snapshotFile, { migration: id, schema: schema.model })
+  await writeSnapshot(snapshotFile, { migration: id, schema: model })
   return { status: 'written', previous, id, file, sql, operations }
 }

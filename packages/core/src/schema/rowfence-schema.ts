@@ -56,8 +56,15 @@ export interface RowfenceSchemaOptions {
   }
 }
 
-/** The context part of the model, from the app's context config (validated, defaults filled in). */
-export function contextModel(config: TenantContextConfig | undefined): ContextModel {
+/**
+ * The context part of the model, from the app's context config (validated, defaults filled in).
+ * `signedByDefault`: what `signed` is when the config says nothing (true for a schema defined now, false
+ * for a snapshot written before the signed context existed).
+ */
+export function contextModel(
+  config: TenantContextConfig | undefined,
+  signedByDefault: boolean,
+): ContextModel {
   let valid: TenantContextConfig
   try {
     valid = defineContextConfig(config ?? {})
@@ -69,7 +76,7 @@ export function contextModel(config: TenantContextConfig | undefined): ContextMo
     userIdType: valid.userIdType ?? 'uuid',
     tenantSetting: valid.tenantSetting ?? TENANT_SETTING,
     userSetting: valid.userSetting ?? USER_SETTING,
-    signed: valid.signed ?? valid.signing !== undefined,
+    signed: valid.signed ?? (valid.signing !== undefined || signedByDefault),
     contextSetting: valid.contextSetting ?? CONTEXT_SETTING,
   }
 }
@@ -80,9 +87,15 @@ const brand = Symbol.for('rowfence.schema')
 export class RowfenceSchema {
   readonly [brand] = true
   readonly model: SchemaModel
+  /**
+   * The options did not choose the context (`context.signed` / `context.signing` unset): a new schema
+   * gets the signed one, and `rowfence generate` keeps whatever an existing schema's migrations have.
+   */
+  readonly contextByDefault: boolean
 
-  constructor(model: SchemaModel) {
+  constructor(model: SchemaModel, contextByDefault = false) {
     this.model = model
+    this.contextByDefault = contextByDefault
   }
 }
 
@@ -567,7 +580,7 @@ export function rowfenceSchema(options: RowfenceSchemaOptions): RowfenceSchema {
     tenantRoles = [...new Set(options.tenantRoles)].map((role) => ({ name: role }))
   }
 
-  const context = contextModel(options.context)
+  const context = contextModel(options.context, true)
   const known = new Set(tables)
   const primaryKeys = new Map<TenantTable, { columns: string[]; types: string[] }>()
   const models = creationOrder(tables).map((table) =>
@@ -595,12 +608,15 @@ export function rowfenceSchema(options: RowfenceSchemaOptions): RowfenceSchema {
       `Two tables, keys or indexes would be named ${JSON.stringify(clash)}; rename a table or column`,
     )
   }
-  return new RowfenceSchema({
-    signUp: options.signUp ? signUpModel(options.signUp, models, tenantsTables[0], context) : null,
-    version: SCHEMA_MODEL_VERSION,
-    flavour: options.distributed ? 'citus' : 'postgres',
-    appRole: options.appRole,
-    context,
-    tables: models,
-  })
+  return new RowfenceSchema(
+    {
+      signUp: options.signUp ? signUpModel(options.signUp, models, tenantsTables[0], context) : null,
+      version: SCHEMA_MODEL_VERSION,
+      flavour: options.distributed ? 'citus' : 'postgres',
+      appRole: options.appRole,
+      context,
+      tables: models,
+    },
+    options.context?.signed === undefined && options.context?.signing === undefined,
+  )
 }

@@ -80,10 +80,11 @@ export async function readSnapshot(file: string): Promise<SchemaSnapshot | null>
     context?: unknown
     signUp?: unknown
   }
-  // Snapshots written before the context was configurable have none: theirs was the default.
+  // Snapshots written before the context was configurable have none, and those written before the
+  // signed context existed say nothing of it: theirs was the plain context.
   let context
   try {
-    context = contextModel(schema.context as Parameters<typeof contextModel>[0])
+    context = contextModel(schema.context as Parameters<typeof contextModel>[0], false)
   } catch (error) {
     throw invalid(file, 'an invalid context', error)
   }

@@ -10,7 +10,7 @@ export function signedContextFix(settings: readonly string[]): string {
     '--    (the key table rowfence.context_keys, which only the owner reads, and the SECURITY DEFINER',
     '--    rowfence.verified_context() with a pinned search_path that the context functions go through)',
     '-- 2. `rowfence migrate`, then `ROWFENCE_CONTEXT_KEY=<id>:<secret> rowfence keys --add` (as the owner)',
-    '-- 3. app: defineContextConfig({ signing: { key: parseContextKey(process.env.ROWFENCE_CONTEXT_KEY) } })',
+    '-- 3. app: bindContextConfig(pool, { signing: { key: parseContextKey(process.env.ROWFENCE_CONTEXT_KEY) } })',
     '--    deploy it with the migration: until the app signs, the verified context is NULL and it sees no rows',
     '-- hand-written context functions: read the setting only through a SECURITY DEFINER function that',
     '-- verifies a MAC with a key the app role cannot read',
