@@ -1,3 +1,4 @@
+import type { SignedHttpResult } from './phases/signed-http.ts'
 import type { HttpPhaseResult } from './phases/http.ts'
 import type { LatencyPhaseResult } from './phases/latency.ts'
 import type { LibraryPhaseResult } from './phases/library.ts'
@@ -42,5 +43,7 @@ export interface BenchResults {
   readonly library: LibraryPhaseResult
   readonly latency: LatencyPhaseResult
   readonly orm: OrmPhaseResult
+  /** The demo's default (the signed context) over HTTP, measured last; skipped on a DATABASE_URL. */
+  readonly signedHttp: SignedHttpResult
   readonly targets: readonly TargetResult[]
 }

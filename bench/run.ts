@@ -18,6 +18,7 @@ import { runHttpPhase } from './phases/http.ts'
 import { runLatencyPhase } from './phases/latency.ts'
 import { runLibraryPhase } from './phases/library.ts'
 import { runMemoryPhase } from './phases/memory.ts'
+import { runSignedHttpPhase } from './phases/signed-http.ts'
 import { runOrmPhase } from './phases/orm.ts'
 import { checkPlans, PlanRegressionError } from './phases/plan-check.ts'
 import { DefaultPlanRegressionError, runPlanRegressionPhase } from './phases/plan-regression.ts'
@@ -134,6 +135,13 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
       log,
     })
 
+    // Truly last: it migrates the database on to the signed context the demo runs.
+    const signedCpu = await PostgresCpu.open(database.appUrl)
+    const signedHttp = await withCleanup(
+      () => signedCpu.close(),
+      () => runSignedHttpPhase({ ...context, postgresCpu: signedCpu }, database),
+    )
+
     const targets = [
       ...evaluateTargets({ http, library, latency, scale, memory }),
       planRegressionTarget(planRegression),
@@ -164,6 +172,7 @@ async function bench(options: BenchOptions, command: string): Promise<BenchResul
       library,
       latency,
       orm,
+      signedHttp,
       targets,
     }
   })

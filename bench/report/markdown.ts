@@ -1,6 +1,7 @@
 import { LIBRARY_DESCRIPTIONS, LIBRARY_VARIANTS } from '../phases/library.ts'
 import { ormSection } from './orm-section.ts'
 import { planRegressionSection } from './plan-regression-section.ts'
+import { signedHttpSection } from './signed-section.ts'
 import type { BenchResults, TargetResult } from '../results.ts'
 import { SCENARIO_DESCRIPTIONS, SCENARIO_PATHS, SCENARIOS, type Scenario } from '../scenarios.ts'
 import { formatRatio, median } from '../stats.ts'
@@ -174,6 +175,8 @@ export function renderMarkdown(results: BenchResults): string {
       "when other programs compete for the machine, so it shows where each scenario's cost goes. wrk's own CPU is " +
       'the same for every scenario and not counted.',
   )
+
+  push(...signedHttpSection(results.signedHttp, http, '## The demo as it runs: the signed context over HTTP'))
 
   push(
     '## Library level (no HTTP)',

@@ -4,6 +4,8 @@ export interface ServerWorkerConfig {
   readonly poolSize: number
   readonly jwtSecret: string
   readonly port: number
+  /** The signed context the demo runs (`<id>:<secret>`, installed in the database); unset: the plain one. */
+  readonly contextKey?: string | undefined
 }
 
 export const SERVER_CONFIG_VARIABLE = 'ROWFENCE_BENCH_SERVER'

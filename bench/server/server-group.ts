@@ -44,6 +44,7 @@ export async function startServerGroup(
     poolSize: options.poolSize,
     jwtSecret: options.jwtSecret,
     port: options.port,
+    contextKey: options.contextKey,
   }
   const env = { [SERVER_CONFIG_VARIABLE]: JSON.stringify(config), NODE_ENV: 'production' }
   const started: Worker[] = []

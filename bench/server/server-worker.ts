@@ -4,7 +4,7 @@
  * ROWFENCE_BENCH_SERVER (JSON); answers { type: 'stop' } by closing the server and its pool.
  */
 import pg from 'pg'
-import { createTenantDatabase } from '@rowfence/core'
+import { bindContextConfig, createTenantDatabase, parseContextKey } from '@rowfence/core'
 import { buildApp } from '@rowfence/demo'
 import { SERVER_CONFIG_VARIABLE, type ServerWorkerConfig } from './server-config.ts'
 
@@ -20,6 +20,8 @@ async function main(): Promise<void> {
   })
   for (const p of [pool, comparisonPool]) {
     p.on('error', (error) => console.error(`bench server: idle connection failed: ${error.message}`))
+    // The demo's signed context: GET /items/ and the naive route sign (the baseline sets no context).
+    if (config.contextKey) bindContextConfig(p, { signing: { key: parseContextKey(config.contextKey) } })
   }
   const app = await buildApp({
     db: createTenantDatabase(pool),

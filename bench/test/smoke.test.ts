@@ -66,6 +66,7 @@ describe('npm run bench -- --smoke', () => {
       '## Targets',
       '## HTTP: what isolation costs per request',
       '### Ratios against baseline',
+      '## The demo as it runs: the signed context over HTTP',
       '## Library level (no HTTP)',
       '## Where the cost goes',
       '## Latency with the database one (simulated) network hop away',
@@ -95,6 +96,8 @@ describe('npm run bench -- --smoke', () => {
       expect(markdown).toMatch(new RegExp(`^\\| ${target.replace(/[=]/g, '\\$&')} \\|`, 'm'))
     }
     expect(markdown).toContain('![Throughput and p99 per scenario and concurrency](results-chart.svg)')
+    // It was given a DATABASE_URL: the signed-context phase, which migrates the database, does not run.
+    expect(markdown).toContain('Skipped: a DATABASE_URL was given')
   })
 
   it('ran every ORM variant, and one adapter statement took one round trip (the recipe four)', async () => {
