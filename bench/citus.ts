@@ -13,12 +13,12 @@ import {
   buildApp,
   itemsDemo,
   OWNER_ROLE,
+  plainContextMigrations,
   provisionCitusDemo,
   seedDemo,
   signToken,
 } from '@rowfence/demo'
 import { CITUS_INSTALL_HINT, CitusCluster, findCitus } from '@rowfence/tools'
-import { plainContextMigrations } from './database.ts'
 import { nodeGenerator } from './load/node-load.ts'
 import type { LoadResult } from './load/load-types.ts'
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { loadMigrations, migrate, provisionDatabase, type Migration } from '@rowfence/core/migrate'
-import { ADMIN_ROLE, APP_ROLE, AUTH_ROLE, demoMigrationsDir, OWNER_ROLE } from '@rowfence/demo'
+import { migrate, provisionDatabase } from '@rowfence/core/migrate'
+import { ADMIN_ROLE, APP_ROLE, AUTH_ROLE, OWNER_ROLE, plainContextMigrations } from '@rowfence/demo'
 import { connectionUrl, freePort, startTemporaryPostgres } from '@rowfence/tools'
 
 export interface BenchDatabase {
@@ -52,6 +52,8 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
   try {
     const owner = new pg.Pool({ connectionString: database.ownerUrl, max: 1 })
     try {
+      // The plain context (the demo before 0007): the mechanism with the library's defaults; the signed
+      // context the demo runs is measured last (phases/signed-http.ts) and by `npm run bench:signed`.
       await migrate(owner, { migrations: await plainContextMigrations() })
     } finally {
       await owner.end()
@@ -62,19 +64,6 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     throw error
   }
 }
-
-/**
- * The demo's migrations before 0007 (the signed context): `npm run bench` measures what the context
- * mechanism itself costs (round trip, plans, policies) with the library's defaults, which is the plain
- * context. What the signed context adds on top is `npm run bench:signed`'s (docs/signed-context.md).
- */
-export async function plainContextMigrations(): Promise<Migration[]> {
-  const migrations = (await loadMigrations(demoMigrationsDir)).filter((m) => m.id < SIGNED_CONTEXT_MIGRATION)
-  if (!migrations.some((m) => m.id.startsWith('0006_'))) throw new Error('bench: the demo migrations changed')
-  return migrations
-}
-
-const SIGNED_CONTEXT_MIGRATION = '0007_signed_context'
 
 async function readSettings(url: string): Promise<Record<string, string>> {
   const client = new pg.Client(url)

@@ -36,3 +36,9 @@ export function formatRatio(spread: Spread, digits = 2): string {
   if (spread.values.length < 2) return main
   return `${main} (${spread.min.toFixed(digits)}–${spread.max.toFixed(digits)})`
 }
+
+/** The median of the values that were measured (finite), or undefined when none was. */
+export function medianOfMeasured(values: readonly (number | undefined)[]): number | undefined {
+  const known = values.filter((value): value is number => value !== undefined && Number.isFinite(value))
+  return known.length === 0 ? undefined : median(known)
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { parseContextKey } from '@rowfence/core'
 import { addContextKey, loadMigrations, migrate } from '@rowfence/core/migrate'
-import { demoMigrationsDir } from '@rowfence/demo'
+import { demoMigrationsDir, SIGNED_CONTEXT_MIGRATION } from '@rowfence/demo'
 import type { BenchDatabase } from '../database.ts'
 import { freePort } from '../database.ts'
 import { startServerGroup } from '../server/server-group.ts'
@@ -38,8 +38,8 @@ export async function runSignedHttpPhase(
   const owner = new pg.Pool({ connectionString: database.ownerUrl, max: 1 })
   try {
     const { applied } = await migrate(owner, { migrations: await loadMigrations(demoMigrationsDir) })
-    if (!applied.some((migration) => migration.id === '0007_signed_context')) {
-      throw new Error('bench: the signed context migration (0007) was not applied')
+    if (!applied.some((migration) => migration.id === SIGNED_CONTEXT_MIGRATION)) {
+      throw new Error(`bench: the signed context migration (${SIGNED_CONTEXT_MIGRATION}) was not applied`)
     }
     await addContextKey(owner, parseContextKey(contextKey))
   } finally {

@@ -4,7 +4,7 @@ import { planRegressionSection } from './plan-regression-section.ts'
 import { signedHttpSection } from './signed-section.ts'
 import type { BenchResults, TargetResult } from '../results.ts'
 import { SCENARIO_DESCRIPTIONS, SCENARIO_PATHS, SCENARIOS, type Scenario } from '../scenarios.ts'
-import { formatRatio, median } from '../stats.ts'
+import { formatRatio, median, medianOfMeasured } from '../stats.ts'
 
 export const CHART_FILE = 'results-chart.svg'
 
@@ -18,8 +18,7 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
 
 /** Median of the defined values, as whole microseconds; '?' when none was measured. */
 function cpuCell(values: readonly (number | undefined)[]): string {
-  const known = values.filter((v): v is number => v !== undefined && Number.isFinite(v))
-  return known.length ? median(known).toFixed(0) : '?'
+  return medianOfMeasured(values)?.toFixed(0) ?? '?'
 }
 
 const ms = (value: number) =>

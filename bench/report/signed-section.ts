@@ -1,16 +1,12 @@
 import type { HttpPhaseResult } from '../phases/http.ts'
 import type { SignedHttpResult } from '../phases/signed-http.ts'
-import { formatRatio, median } from '../stats.ts'
+import { formatRatio, medianOfMeasured } from '../stats.ts'
 
 const cpu = (http: HttpPhaseResult, scenario: 'baseline' | 'rowfence', concurrency: number) => {
   const runs = http.measurements.filter((m) => m.scenario === scenario && m.concurrency === concurrency)
-  const pick = (values: (number | undefined)[]) => {
-    const known = values.filter((value): value is number => value !== undefined)
-    return known.length === 0 ? undefined : median(known)
-  }
   return {
-    app: pick(runs.map((m) => m.cpu.appUs)),
-    postgres: pick(runs.map((m) => m.cpu.postgresUs)),
+    app: medianOfMeasured(runs.map((m) => m.cpu.appUs)),
+    postgres: medianOfMeasured(runs.map((m) => m.cpu.postgresUs)),
   }
 }
 

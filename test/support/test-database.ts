@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { bindContextConfig, parseContextKey, type TenantContextConfig } from '@rowfence/core'
-import { loadMigrations, migrate } from '@rowfence/core/migrate'
-import { demoMigrationsDir, seedDemo } from '@rowfence/demo'
+import { migrate } from '@rowfence/core/migrate'
+import { plainContextMigrations, seedDemo } from '@rowfence/demo'
 import { inject } from 'vitest'
 
 /** What global-setup.ts provides to every test file (vitest `provide`/`inject`). */
@@ -71,9 +71,6 @@ export interface CreateTestDatabaseOptions {
   readonly plainContext?: boolean
 }
 
-/** The demo's migration that switched it to the signed context. */
-const SIGNED_CONTEXT_MIGRATION = '0007_signed_context'
-
 /** A fresh copy of the migrated, seeded template (or an empty database): each test file gets its own. */
 export async function createTestDatabase(options: CreateTestDatabaseOptions = {}): Promise<TestDatabase> {
   const cluster = inject('cluster')
@@ -106,10 +103,7 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   if (options.plainContext) {
     const owner = new pg.Pool({ connectionString: urls.owner, max: 1 })
     try {
-      const migrations = (await loadMigrations(demoMigrationsDir)).filter(
-        (migration) => migration.id < SIGNED_CONTEXT_MIGRATION,
-      )
-      await migrate(owner, { migrations })
+      await migrate(owner, { migrations: await plainContextMigrations() })
       await seedDemo(owner)
     } finally {
       await owner.end()

@@ -30,6 +30,11 @@ export { demoSchema } from './schema.ts'
 export { ITEMS_DEFAULT_LIMIT, ITEMS_MAX_LIMIT } from './routes/items.ts'
 export { toHttpError } from './plugins/error-handler.ts'
 export { DemoError, demoErrorCatalogue, isHttpError, type DemoErrorCode, type HttpError } from './errors.ts'
-export { demoCitusMigrationsDir, demoMigrationsDir } from './migrations-dir.ts'
+export {
+  demoCitusMigrationsDir,
+  demoMigrationsDir,
+  plainContextMigrations,
+  SIGNED_CONTEXT_MIGRATION,
+} from './migrations-dir.ts'
 export { ADMIN_ROLE, APP_ROLE, AUTH_ROLE, DATABASE_NAME, OWNER_ROLE } from './roles.ts'
 export { provisionCitusDemo, type CitusDemoDatabase } from './launcher/citus.ts'
