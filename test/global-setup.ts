@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
-import { bindContextConfig, parseContextKey } from '@rowfence/core'
+import { bindContextConfig, formatContextKey, generateContextKey, parseContextKey } from '@rowfence/core'
 import { addContextKey, loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
 import { demoMigrationsDir, seedDemo } from '@rowfence/demo'
 import { startTemporaryPostgres } from '@rowfence/tools'
@@ -33,7 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     authRole: 'rowfence_auth',
     authPassword: randomBytes(16).toString('hex'),
     // The demo schema verifies a signed context (migration 0007): the key of this run, installed in the template.
-    contextKey: `test-${randomBytes(4).toString('hex')}:${randomBytes(32).toString('hex')}`,
+    contextKey: formatContextKey(generateContextKey({ prefix: 'test-' })),
     template,
   }
   const admin = new pg.Client(adminUrl)

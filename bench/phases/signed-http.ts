@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { parseContextKey } from '@rowfence/core'
+import { formatContextKey, generateContextKey, parseContextKey } from '@rowfence/core'
 import { addContextKey, loadMigrations, migrate } from '@rowfence/core/migrate'
 import { demoMigrationsDir, SIGNED_CONTEXT_MIGRATION } from '@rowfence/demo'
 import type { BenchDatabase } from '../database.ts'
@@ -34,7 +33,7 @@ export async function runSignedHttpPhase(
     }
   }
   const { options, log } = context
-  const contextKey = `bench-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('hex')}`
+  const contextKey = formatContextKey(generateContextKey({ prefix: 'bench-' }))
   const owner = new pg.Pool({ connectionString: database.ownerUrl, max: 1 })
   try {
     const { applied } = await migrate(owner, { migrations: await loadMigrations(demoMigrationsDir) })

@@ -78,6 +78,8 @@ export {
 export {
   CONTEXT_SETTING,
   contextKeyPads,
+  formatContextKey,
+  generateContextKey,
   parseContextKey,
   signContext,
   type ContextSigning,

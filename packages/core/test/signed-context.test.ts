@@ -1,8 +1,16 @@
 import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defineContextConfig, queryAsTenant, withTenant, type TenantQueryable } from '@rowfence/core'
-import { SIGNED_VALUE_CACHE_SIZE, signContextCached } from '../src/context/signed-context.ts'
+import {
+  defineContextConfig,
+  formatContextKey,
+  generateContextKey,
+  parseContextKey,
+  queryAsTenant,
+  withTenant,
+  type TenantQueryable,
+} from '@rowfence/core'
+import { keyBytes, SIGNED_VALUE_CACHE_SIZE, signContextCached } from '../src/context/signed-context.ts'
 import { addContextKey, retireContextKey } from '@rowfence/core/migrate'
 import {
   A,
@@ -189,6 +197,30 @@ describe('key rotation', () => {
     await expect(count(options)).resolves.toBe(0)
     await expect(count(withK2)).resolves.toBe(1)
     await addContextKey(owner, key) // back for the other tests
+  })
+
+  it('a generated key is 32 random bytes, round-trips through its text form and verifies once installed', async () => {
+    const generated = generateContextKey({ prefix: 'gen-' })
+    expect(generated.id).toMatch(/^gen-\d{14}$/)
+    expect(keyBytes(generated)).toHaveLength(32)
+    expect(generateContextKey().secret).not.toBe(generateContextKey().secret)
+    expect(parseContextKey(formatContextKey(generated))).toEqual(generated)
+    const fromBytes = { id: 'bytes', secret: randomBytes(32) }
+    expect(keyBytes(parseContextKey(formatContextKey(fromBytes)))).toEqual(Buffer.from(fromBytes.secret))
+    expect(() => generateContextKey({ id: 'not a key id' })).toThrow(
+      expect.objectContaining({ code: 'ROWFENCE_CONFIG_INVALID' }),
+    )
+    const withGenerated = {
+      contextConfig: defineContextConfig({ signing: { key: generated }, claims: { role: 'app.role' } }),
+    }
+    const count = async () =>
+      (await queryAsTenant(app, asA, 'SELECT count(*)::int AS n FROM notes', [], withGenerated)).rows[0]!
+        .n as number
+    await expect(count()).resolves.toBe(0)
+    await addContextKey(owner, generated)
+    await expect(count()).resolves.toBe(1)
+    expect(await retireContextKey(owner, generated.id)).toBe(true)
+    await expect(count()).resolves.toBe(0)
   })
 })
 

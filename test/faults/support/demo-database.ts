@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { bindContextConfig, parseContextKey, withTenant } from '@rowfence/core'
+import {
+  bindContextConfig,
+  formatContextKey,
+  generateContextKey,
+  parseContextKey,
+  withTenant,
+} from '@rowfence/core'
 import { addContextKey, loadMigrations, migrate, provisionDatabase } from '@rowfence/core/migrate'
 import { demoMigrationsDir, demoUuid, seedDemo, signToken } from '@rowfence/demo'
 import { connectionUrl } from '@rowfence/tools'
@@ -60,7 +66,7 @@ export async function createDemoDatabase(options: {
   const ownerUrl = url(setup.ownerRole, setup.ownerPassword)
   const owner = new pg.Pool({ connectionString: ownerUrl, max: 4 })
   const jwtSecret = randomBytes(32).toString('hex')
-  const contextKey = `faults-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('hex')}`
+  const contextKey = formatContextKey(generateContextKey({ prefix: 'faults-' }))
   const tenants: LoadTenant[] = []
   try {
     await migrate(owner, { migrations: await loadMigrations(demoMigrationsDir) })

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { parseContextKey, type ContextSigningKey } from '@rowfence/core'
+import { formatContextKey, generateContextKey, parseContextKey, type ContextSigningKey } from '@rowfence/core'
 import { CliError } from '@rowfence/cli'
 
 /** Local state of a checkout: embedded PostgreSQL data and generated dev secrets. Git-ignored. */
@@ -25,7 +25,7 @@ export interface LocalConfig {
 }
 
 const secret = (bytes = 32): string => randomBytes(bytes).toString('base64url')
-const newContextKey = (): string => `dev-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('hex')}`
+const newContextKey = (): string => formatContextKey(generateContextKey({ prefix: 'dev-' }))
 export const DEFAULT_EMBEDDED_PORT = 54329
 
 /** Reads `<home>/config.json`, creating it (mode 0600, fresh random secrets) on first use. */

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto'
-import { parseContextKey, type ContextSigningKey } from '@rowfence/core'
+import { formatContextKey, generateContextKey, parseContextKey, type ContextSigningKey } from '@rowfence/core'
 import { addContextKey, listContextKeys, retireContextKey } from '@rowfence/core/migrate'
 import { CliError, usageError } from '../cli-error.ts'
 import { databaseUrl, loadConfig } from '../config.ts'
@@ -7,12 +6,6 @@ import { withOwnerPool } from './migrate.ts'
 import { parseCommandArgs, type Command } from './shared.ts'
 
 const KEY_ENV = 'ROWFENCE_CONTEXT_KEY'
-
-/** A new key: an id from the date and 32 random bytes, in the `<id>:<base64>` form the app reads. */
-function newKey(): ContextSigningKey {
-  const id = `k${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`
-  return { id, secret: randomBytes(32).toString('base64url') }
-}
 
 export const keysCommand: Command = {
   name: 'keys',
@@ -33,7 +26,9 @@ can read (rowfence.context_keys). The app signs with the same key, from its envi
   --config <file>   config file (default: rowfence.config.* or package.json "rowfence", searched upward)
 
 Connects as the owner role with DATABASE_URL (or the config's env.databaseUrl). Run it as the owner,
-never as the app role: the app role cannot read or change the keys.`,
+never as the app role: the app role cannot read or change the keys. --add and --rotate create the key
+table if the signed migration has not yet, so an existing schema can get its key before that migration
+(docs/signed-context.md, "Moving an existing schema to the signed context").`,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, {
       add: { type: 'boolean' },
@@ -66,9 +61,9 @@ never as the app role: the app role cannot read or change the keys.`,
     }
     return withOwnerPool(url, async (pool) => {
       if (values.rotate) {
-        const fresh = newKey()
+        const fresh = generateContextKey()
         await addContextKey(pool, fresh)
-        io.out(`${KEY_ENV}=${fresh.id}:${String(fresh.secret)}`)
+        io.out(`${KEY_ENV}=${formatContextKey(fresh)}`)
         io.err(`installed ${fresh.id}; deploy the app with it, then: rowfence keys --retire <old id>`)
       } else if (key) {
         await addContextKey(pool, key)

@@ -72,6 +72,10 @@ export function defineContextConfig(config: TenantContextConfig = {}): TenantCon
   if (config.signing !== undefined) {
     keyBytes(config.signing?.key)
     if (config.signed === false) throw invalidConfig('signing is set but signed is false')
+    const sendPlain: unknown = config.signing.sendPlain
+    if (sendPlain !== undefined && typeof sendPlain !== 'boolean') {
+      throw invalidConfig('signing.sendPlain must be true or false')
+    }
   }
   const names = new Set<string>()
   for (const [setting, what] of [
@@ -203,17 +207,7 @@ export function normalizeContextWith(
     }
     values[claim] = value
   }
-  if (config?.signing) {
-    const identity = JSON.stringify([tenantId, userId, values])
-    const signed = signContextCached({ tenantId, userId, claims: values }, identity, config.signing)
-    return {
-      tenantId,
-      userId,
-      settings: [[config.contextSetting ?? CONTEXT_SETTING, signed]],
-      identity,
-    }
-  }
-  const settings: [string, string][] = [
+  const plain = (): [string, string][] => [
     [config?.tenantSetting ?? TENANT_SETTING, tenantId],
     [config?.userSetting ?? USER_SETTING, userId],
     ...Object.entries(config?.claims ?? {}).map(([claim, setting]): [string, string] => [
@@ -221,7 +215,19 @@ export function normalizeContextWith(
       values[claim]!,
     ]),
   ]
-  return { tenantId, userId, settings }
+  if (config?.signing) {
+    const identity = JSON.stringify([tenantId, userId, values])
+    const signed = signContextCached({ tenantId, userId, claims: values }, identity, config.signing)
+    const value: [string, string] = [config.contextSetting ?? CONTEXT_SETTING, signed]
+    return {
+      tenantId,
+      userId,
+      // sendPlain: the plain settings too, for a schema not yet migrated to the signed context
+      settings: config.signing.sendPlain === true ? [value, ...plain()] : [value],
+      identity,
+    }
+  }
+  return { tenantId, userId, settings: plain() }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { RowfenceError } from '../errors.ts'
 
 /**
@@ -28,6 +28,13 @@ export interface ContextSigning {
   readonly key: ContextSigningKey
   /** How long a signed value stays valid (seconds, default 300): bounds the replay of a leaked value. */
   readonly ttlSeconds?: number | undefined
+  /**
+   * For moving an existing schema from the plain to the signed context without downtime: also set the
+   * plain settings (tenant, user, claims) next to the signed value, in the same statement. A schema still
+   * on the plain context reads them; once its signed migration is applied, it ignores them and trusts
+   * only the signed value. Deploy with it before the migration, remove it after (docs/signed-context.md).
+   */
+  readonly sendPlain?: boolean | undefined
 }
 
 const keyIdPattern = /^[A-Za-z0-9_-]{1,32}$/
@@ -64,6 +71,29 @@ export function parseContextKey(text: string | undefined): ContextSigningKey {
   const key = { id: text.slice(0, colon), secret: text.slice(colon + 1) }
   keyBytes(key)
   return key
+}
+
+/**
+ * A new signing key: 32 random bytes (base64url) and an id, by default `k` and the UTC time to the second
+ * (`k20261203171500`), which sorts by age in `rowfence keys`. `prefix` replaces the `k` (e.g. `dev-`);
+ * `id` replaces the whole id. The id is checked like any key's.
+ */
+export function generateContextKey(
+  options: { readonly id?: string; readonly prefix?: string } = {},
+): ContextSigningKey {
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')
+  const key = {
+    id: options.id ?? `${options.prefix ?? 'k'}${stamp}`,
+    secret: randomBytes(32).toString('base64url'),
+  }
+  keyBytes(key)
+  return key
+}
+
+/** The `<id>:<secret>` text that parseContextKey() reads (the value of ROWFENCE_CONTEXT_KEY). */
+export function formatContextKey(key: ContextSigningKey): string {
+  const secret = keyBytes(key)
+  return `${key.id}:${typeof key.secret === 'string' ? key.secret : secret.toString('base64url')}`
 }
 
 /**

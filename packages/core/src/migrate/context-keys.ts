@@ -62,10 +62,35 @@ async function writeOnEveryNode(db: Queryable, template: string, values: readonl
   return rowCount ?? 0
 }
 
-/** Adds a key (or replaces the secret of a key with the same id); on Citus, on every node. */
+/**
+ * Creates the key table here when no migration has yet (the same DDL as the signed migration's, which
+ * then finds it): a key can be installed before an existing schema's move to the signed context, so the
+ * app can sign before the migration verifies (docs/signed-context.md). Needs the rowfence schema, which
+ * every generated migration creates.
+ */
+async function ensureKeyTable(db: Queryable): Promise<void> {
+  const { rows } = await db.query<{ schema: boolean; table: boolean }>(
+    `SELECT to_regnamespace('rowfence') IS NOT NULL AS schema,
+            to_regclass('rowfence.context_keys') IS NOT NULL AS table`,
+  )
+  if (rows[0]?.table) return
+  if (!rows[0]?.schema) {
+    throw new RowfenceError('ROWFENCE_CONFIG_INVALID', {
+      message: 'This database has no rowfence schema: apply the migrations first (rowfence migrate)',
+    })
+  }
+  await db.query(contextKeyTableSql())
+  await db.query(contextKeyRevokeSql())
+}
+
+/**
+ * Adds a key (or replaces the secret of a key with the same id); on Citus, on every node. Creates the key
+ * table first if the signed migration has not been applied yet.
+ */
 export async function addContextKey(db: Queryable, key: ContextSigningKey): Promise<void> {
   const { ipad, opad } = contextKeyPads(key)
   try {
+    await ensureKeyTable(db)
     await writeOnEveryNode(
       db,
       `INSERT INTO rowfence.context_keys (id, ipad, opad) VALUES (%L, %L::bytea, %L::bytea)
