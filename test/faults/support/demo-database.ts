@@ -65,6 +65,7 @@ export async function createDemoDatabase(options: {
     connectionUrl({ user, password, port: options.port, database })
   const ownerUrl = url(setup.ownerRole, setup.ownerPassword)
   const owner = new pg.Pool({ connectionString: ownerUrl, max: 4 })
+  owner.on('error', () => undefined) // a connection still closing when the server stops (see pooler-cost.ts)
   const jwtSecret = randomBytes(32).toString('hex')
   const contextKey = formatContextKey(generateContextKey({ prefix: 'faults-' }))
   const tenants: LoadTenant[] = []
