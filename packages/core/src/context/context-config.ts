@@ -207,14 +207,6 @@ export function normalizeContextWith(
     }
     values[claim] = value
   }
-  const plain = (): [string, string][] => [
-    [config?.tenantSetting ?? TENANT_SETTING, tenantId],
-    [config?.userSetting ?? USER_SETTING, userId],
-    ...Object.entries(config?.claims ?? {}).map(([claim, setting]): [string, string] => [
-      setting,
-      values[claim]!,
-    ]),
-  ]
   if (config?.signing) {
     const identity = JSON.stringify([tenantId, userId, values])
     const signed = signContextCached({ tenantId, userId, claims: values }, identity, config.signing)
@@ -223,11 +215,31 @@ export function normalizeContextWith(
       tenantId,
       userId,
       // sendPlain: the plain settings too, for a schema not yet migrated to the signed context
-      settings: config.signing.sendPlain === true ? [value, ...plain()] : [value],
+      settings:
+        config.signing.sendPlain === true
+          ? [value, ...plainSettings(config, tenantId, userId, values)]
+          : [value],
       identity,
     }
   }
-  return { tenantId, userId, settings: plain() }
+  return { tenantId, userId, settings: plainSettings(config, tenantId, userId, values) }
+}
+
+/** The plain settings of a validated context, in order: tenant, user, then each configured claim. */
+function plainSettings(
+  config: TenantContextConfig | undefined,
+  tenantId: string,
+  userId: string,
+  values: Readonly<Record<string, string>>,
+): [string, string][] {
+  return [
+    [config?.tenantSetting ?? TENANT_SETTING, tenantId],
+    [config?.userSetting ?? USER_SETTING, userId],
+    ...Object.entries(config?.claims ?? {}).map(([claim, setting]): [string, string] => [
+      setting,
+      values[claim]!,
+    ]),
+  ]
 }
 
 /**
